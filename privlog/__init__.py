@@ -1,0 +1,56 @@
+"""privlog: privacy-preserving input logging for generative-AI services.
+
+The heavy parts (spaCy, Presidio) load on first use, not on ``import privlog``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from privlog._version import __version__
+from privlog.errors import (
+    ConfigError,
+    DetectorError,
+    KeyFileError,
+    ModelNotInstalled,
+    PrivlogError,
+)
+
+if TYPE_CHECKING:
+    from privlog.config import Policy, Settings
+    from privlog.core import Privlog
+    from privlog.detect.findings import Finding
+    from privlog.transform import Replacement, Scrubbed
+
+__all__ = [
+    "ConfigError",
+    "DetectorError",
+    "Finding",
+    "KeyFileError",
+    "ModelNotInstalled",
+    "Policy",
+    "Privlog",
+    "PrivlogError",
+    "Replacement",
+    "Scrubbed",
+    "Settings",
+    "__version__",
+]
+
+_LAZY = {
+    "Privlog": "privlog.core",
+    "Policy": "privlog.config",
+    "Settings": "privlog.config",
+    "Finding": "privlog.detect.findings",
+    "Replacement": "privlog.transform",
+    "Scrubbed": "privlog.transform",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'privlog' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

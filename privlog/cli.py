@@ -1,0 +1,237 @@
+"""The ``privlog`` command.
+
+Errors go to stderr as one line that names the problem and the fix; they never quote the
+input. An unexpected exception prints only its type: its message could hold user text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from importlib import resources
+from itertools import islice
+from typing import TYPE_CHECKING, BinaryIO, TextIO
+
+from privlog._version import __version__
+from privlog.errors import PrivlogError
+
+if TYPE_CHECKING:
+    from privlog.core import Privlog
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70
+_JSONL_BATCH_LINES = 64
+_JSONL_BATCH_CHARS = 200_000
+
+
+def _warn(message: str) -> None:
+    print(f"privlog: warning: {message}", file=sys.stderr)
+
+
+def _decode(raw: bytes, what: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        _warn(f"{what} is not valid UTF-8; undecodable bytes were replaced with U+FFFD")
+        return raw.decode("utf-8", errors="replace")
+
+
+def _privlog() -> Privlog:
+    from privlog.core import Privlog
+
+    return Privlog.from_env()
+
+
+# --- scan ------------------------------------------------------------------------------
+
+
+def _cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
+    if args.jsonl is not None:
+        return _scan_jsonl(args.jsonl, out)
+    if args.text is not None:
+        text = args.text
+        if any("\udc80" <= ch <= "\udcff" for ch in text):
+            _warn("the argument is not valid UTF-8; undecodable bytes were replaced with U+FFFD")
+        trailer = "\n"
+    else:
+        text = _decode(sys.stdin.buffer.read(), "standard input")
+        trailer = ""
+    result = _privlog().scan(text)
+    if args.json:
+        out.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+    else:
+        out.write(result.text + trailer)
+    return 0
+
+
+def _jsonl_lines(source: str) -> Iterator[tuple[int, str]]:
+    stream: BinaryIO
+    if source == "-":
+        stream = sys.stdin.buffer
+    else:
+        try:
+            stream = open(source, "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise PrivlogError(f"cannot open {source}: {exc.strerror}") from None
+    try:
+        for number, raw in enumerate(stream, start=1):
+            yield number, _decode(raw.rstrip(b"\r\n"), f"line {number}")
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+def _parse_line(number: int, line: str) -> str | dict[str, object]:
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return {"error": f"line {number}: not valid JSON", "line": number}
+    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+        return {"error": f'line {number}: expected an object with a string "text"', "line": number}
+    text: str = obj["text"]
+    return text
+
+
+def _batches(lines: Iterator[tuple[int, str]]) -> Iterator[list[tuple[int, str]]]:
+    while True:
+        batch: list[tuple[int, str]] = []
+        chars = 0
+        for item in islice(lines, _JSONL_BATCH_LINES):
+            batch.append(item)
+            chars += len(item[1])
+            if chars >= _JSONL_BATCH_CHARS:
+                break
+        if not batch:
+            return
+        yield batch
+
+
+def _scan_jsonl(source: str, out: TextIO) -> int:
+    privlog = _privlog()
+    for batch in _batches(_jsonl_lines(source)):
+        parsed = [_parse_line(n, line) for n, line in batch]
+        texts = [p for p in parsed if isinstance(p, str)]
+        results = iter(privlog.scan_many(texts))
+        for item in parsed:
+            obj = next(results).to_json() if isinstance(item, str) else item
+            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        out.flush()
+    return 0
+
+
+# --- keys ------------------------------------------------------------------------------
+
+
+def _cmd_keys(args: argparse.Namespace, out: TextIO) -> int:
+    from privlog.config import Settings
+    from privlog.keys import KeyRing
+
+    path = Settings.from_env().key_file
+    if args.keys_command == "init":
+        ring = KeyRing.init(path)
+        out.write(f"created {path} (mode 0600) with key {ring.current.kid}\n")
+    elif args.keys_command == "rotate":
+        key = KeyRing.load(path, create=False).rotate()
+        out.write(f"added key {key.kid} to {path}; it signs from now on, older keys still verify\n")
+    else:
+        for key in KeyRing.load(path, create=False):
+            out.write(f"{key.kid}\t{key.created}\n")
+    return 0
+
+
+# --- demo ------------------------------------------------------------------------------
+
+
+def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    samples = resources.files("privlog").joinpath("samples/prompts.txt").read_text("utf-8")
+    prompts = [line for line in samples.splitlines() if line.strip() and not line.startswith("#")]
+    results = _privlog().scan_many(prompts)
+    out.write("privlog demo: synthetic prompts before and after scrubbing\n\n")
+    for prompt, result in zip(prompts, results, strict=True):
+        types = ", ".join(sorted({r.entity_type for r in result.replacements})) or "nothing"
+        out.write(f"before: {prompt}\nafter:  {result.text}\nfound:  {types}\n\n")
+    return 0
+
+
+# --- entry point -----------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="privlog",
+        description="Privacy-preserving input logging for generative-AI services.",
+    )
+    parser.add_argument("--version", action="version", version=f"privlog {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    scan = sub.add_parser(
+        "scan",
+        help="scrub text and print the result",
+        description="Scrub TEXT (or standard input) and print the scrubbed text.",
+    )
+    scan.add_argument("text", nargs="?", metavar="TEXT", help="text to scrub (default: stdin)")
+    mode = scan.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"text": scrubbed, "findings": [...]}; offsets index the input as given',
+    )
+    mode.add_argument(
+        "--jsonl",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help='read one {"text": ...} object per line from FILE (default stdin), write one '
+        "result per line; streams in batches",
+    )
+    scan.set_defaults(func=_cmd_scan)
+
+    keys = sub.add_parser("keys", help="manage the pseudonym key ring (PRIVLOG_KEY_FILE)")
+    keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION")
+    keys_sub.required = True
+    keys_sub.add_parser("init", help="create the key file (mode 0600) with a first key")
+    keys_sub.add_parser("rotate", help="add a new key that signs from now on")
+    keys_sub.add_parser("list", help="list key ids and creation times (never the keys)")
+    keys.set_defaults(func=_cmd_keys)
+
+    demo = sub.add_parser("demo", help="show privlog scrubbing sample prompts")
+    demo.add_argument("--once", action="store_true", help="run once and exit")
+    demo.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "scan" and args.jsonl is not None and args.text is not None:
+        parser.error("give TEXT or --jsonl FILE, not both")
+    out = sys.stdout
+    if isinstance(out, io.TextIOWrapper):
+        out.reconfigure(encoding="utf-8", errors="replace")
+    try:
+        code: int = args.func(args, out)
+    except PrivlogError as exc:
+        print(f"privlog: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the message could quote user input
+        print(
+            f"privlog: internal error ({type(exc).__name__}); details are withheld because "
+            "they could contain the input. Please report it with the privlog version.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

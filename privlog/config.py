@@ -1,0 +1,152 @@
+"""Settings: environment variables (``PRIVLOG_*``) plus an optional TOML policy file.
+
+Unknown keys are errors, not silently ignored: a misspelt ``store_txt = "none"`` in a
+privacy policy must stop the process, not quietly keep storing text.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from privlog.detect.settings import DEFAULT_ENTITIES, DEFAULT_MODEL, DetectionSettings
+from privlog.errors import ConfigError
+
+__all__ = ["Policy", "Settings"]
+
+StoreText = Literal["scrubbed", "none"]
+
+ENV_DATABASE_URL = "PRIVLOG_DATABASE_URL"
+ENV_KEY_FILE = "PRIVLOG_KEY_FILE"
+ENV_CONFIG = "PRIVLOG_CONFIG"
+
+_TOP_KEYS = {"store_text", "detection", "operators", "egress"}
+_DETECTION_KEYS = {
+    "model",
+    "score_threshold",
+    "entities",
+    "extra_entities",
+    "phone_regions",
+    "chunk_chars",
+    "batch_size",
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What to detect, how to replace it, and what may be stored."""
+
+    store_text: StoreText = "scrubbed"
+    detection: DetectionSettings = field(default_factory=DetectionSettings)
+    operators: Mapping[str, str] = field(default_factory=dict)
+    default_operator: str = "placeholder"
+    egress: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike[str]) -> Policy:
+        path = Path(path)
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"policy file {path} (PRIVLOG_CONFIG) does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"policy file {path} is not valid TOML: {exc}") from None
+        return cls.from_mapping(data, source=str(path))
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], source: str = "policy") -> Policy:
+        _reject_unknown(data, _TOP_KEYS, source)
+        store_text = data.get("store_text", "scrubbed")
+        if store_text not in ("scrubbed", "none"):
+            raise ConfigError(f'{source}: store_text must be "scrubbed" or "none"')
+        operators = dict(_table(data, "operators", source))
+        default_operator = str(operators.pop("default", "placeholder"))
+        egress = _table(data, "egress", source)
+        return cls(
+            store_text=store_text,
+            detection=_detection(_table(data, "detection", source), source),
+            operators={str(k): str(v) for k, v in operators.items()},
+            default_operator=default_operator,
+            egress=dict(egress),
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything privlog needs to run: where to store, where the keys are, the policy."""
+
+    database_url: str = "sqlite:///privlog.db"
+    key_file: Path = Path("privlog.keys")
+    config_file: Path | None = None
+    policy: Policy = field(default_factory=Policy)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        config_file = env.get(ENV_CONFIG) or None
+        policy = Policy.from_toml(config_file) if config_file else Policy()
+        return cls(
+            database_url=env.get(ENV_DATABASE_URL) or "sqlite:///privlog.db",
+            key_file=Path(env.get(ENV_KEY_FILE) or "privlog.keys"),
+            config_file=Path(config_file) if config_file else None,
+            policy=policy,
+        )
+
+
+def _reject_unknown(data: Mapping[str, Any], known: set[str], where: str) -> None:
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(known))}"
+        )
+
+
+def _table(data: Mapping[str, Any], key: str, source: str) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{source}: [{key}] must be a table")
+    return value
+
+
+def _str_tuple(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where} must be a list of strings")
+    return tuple(value)
+
+
+def _detection(data: Mapping[str, Any], source: str) -> DetectionSettings:
+    where = f"{source}: [detection]"
+    _reject_unknown(data, _DETECTION_KEYS, where)
+    defaults = DetectionSettings()
+    model = data.get("model", DEFAULT_MODEL)
+    if model in ("", "none", False):
+        model = None
+    elif not isinstance(model, str):
+        raise ConfigError(f'{where} model must be a package name, or "none" for rules only')
+    threshold = data.get("score_threshold", defaults.score_threshold)
+    if not isinstance(threshold, int | float) or not 0.0 <= threshold <= 1.0:
+        raise ConfigError(f"{where} score_threshold must be a number between 0 and 1")
+    entities = _str_tuple(data.get("entities", list(DEFAULT_ENTITIES)), f"{where} entities")
+    extra = _str_tuple(data.get("extra_entities", []), f"{where} extra_entities")
+    regions = _str_tuple(
+        data.get("phone_regions", list(defaults.phone_regions)), f"{where} phone_regions"
+    )
+    ints = {}
+    for key in ("chunk_chars", "batch_size"):
+        value = data.get(key, getattr(defaults, key))
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{where} {key} must be a positive integer")
+        ints[key] = value
+    return DetectionSettings(
+        model=model,
+        score_threshold=float(threshold),
+        entities=tuple(dict.fromkeys(entities + extra)),
+        phone_regions=tuple(r.upper() for r in regions),
+        chunk_chars=ints["chunk_chars"],
+        batch_size=ints["batch_size"],
+    )

@@ -1,0 +1,69 @@
+"""Checksum and plausibility checks for identifier formats. Pure functions over digit strings."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+__all__ = [
+    "CN_PROVINCE_CODES",
+    "cn_resident_id_valid",
+    "digits_only",
+    "luhn_valid",
+]
+
+# GB/T 2260 province-level codes, the first two digits of a resident identity number.
+CN_PROVINCE_CODES = frozenset(
+    {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
+     50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83, 91}
+)  # fmt: skip
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def digits_only(value: str) -> str:
+    return "".join(ch for ch in value if ch.isdigit() or ch in "Xx").upper()
+
+
+def luhn_valid(digits: str) -> bool:
+    """Luhn (mod 10) check over a string of ASCII digits."""
+    if not digits.isdigit():
+        return False
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def _real_date(year: int, month: int, day: int, today: _dt.date) -> bool:
+    try:
+        born = _dt.date(year, month, day)
+    except ValueError:
+        return False
+    return _dt.date(1890, 1, 1) <= born <= today
+
+
+def cn_resident_id_valid(value: str, today: _dt.date | None = None) -> bool:
+    """GB 11643-1999: province code, a real birth date, and the MOD 11-2 check character.
+
+    Also accepts the 15-digit pre-1999 form (no check character, two-digit year 19xx);
+    callers decide whether that form needs context before it counts.
+    """
+    today = today or _dt.date.today()
+    code = digits_only(value)
+    if len(code) == 18:
+        if not code[:17].isdigit() or int(code[:2]) not in CN_PROVINCE_CODES:
+            return False
+        if not _real_date(int(code[6:10]), int(code[10:12]), int(code[12:14]), today):
+            return False
+        total = sum(int(d) * w for d, w in zip(code[:17], _ID_WEIGHTS, strict=True))
+        return _ID_CHECK[total % 11] == code[17]
+    if len(code) == 15 and code.isdigit():
+        if int(code[:2]) not in CN_PROVINCE_CODES:
+            return False
+        return _real_date(1900 + int(code[6:8]), int(code[8:10]), int(code[10:12]), today)
+    return False

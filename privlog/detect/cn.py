@@ -1,0 +1,60 @@
+"""Chinese identifiers: resident identity numbers and mobile numbers.
+
+Patterns run on normalised text (ASCII digits, no zero-width characters) and use digit
+look-arounds instead of ``\\b``: CJK characters count as word characters, so ``\\b`` never
+fires between ``号`` and ``1`` in ``手机号13800138000``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from privlog.detect.base import Rule, RuleRecognizer
+from privlog.detect.checks import cn_resident_id_valid
+
+__all__ = ["cn_recognizers"]
+
+_SEP = r"[ \-.]?"
+_RESIDENT_ID_18 = re.compile(
+    rf"(?<![0-9])[1-9][0-9]{{5}}{_SEP}(?:18|19|20)[0-9]{{2}}{_SEP}[0-9]{{4}}{_SEP}[0-9]{{3}}[0-9Xx](?![0-9])"
+)
+_RESIDENT_ID_15 = re.compile(r"(?<![0-9])[1-9][0-9]{14}(?![0-9])")
+_ID_CONTEXT = re.compile(r"身份证|身份號|证件|公民|identity|id\s*(?:card|no|number)", re.IGNORECASE)
+
+_MOBILE = re.compile(
+    r"(?<![0-9])(?P<cc>\(?(?:\+|00)86\)?[ \-]?)?1[3-9][0-9](?:[ \-]?[0-9]{4}){2}(?![0-9])"
+)
+
+
+def _resident_id_18(match: re.Match[str]) -> float | None:
+    return 1.0 if cn_resident_id_valid(match.group()) else None
+
+
+def _resident_id_15(match: re.Match[str]) -> float | None:
+    # The pre-1999 form has no check digit: without a context word it is just a number.
+    before = match.string[max(0, match.start() - 24) : match.start()]
+    if _ID_CONTEXT.search(before) and cn_resident_id_valid(match.group()):
+        return 0.9
+    return None
+
+
+def _mobile(match: re.Match[str]) -> float:
+    return 0.9 if match.group("cc") else 0.7
+
+
+def cn_recognizers() -> list[RuleRecognizer]:
+    return [
+        RuleRecognizer(
+            "privlog.cn_resident_id",
+            [
+                Rule("cn_resident_id.18", "CN_RESIDENT_ID", _RESIDENT_ID_18, _resident_id_18),
+                Rule("cn_resident_id.15", "CN_RESIDENT_ID", _RESIDENT_ID_15, _resident_id_15),
+            ],
+            context=["身份证", "identity", "id"],
+        ),
+        RuleRecognizer(
+            "privlog.cn_mobile",
+            [Rule("cn_mobile", "PHONE_NUMBER", _MOBILE, _mobile)],
+            context=["手机", "电话", "mobile", "phone", "tel"],
+        ),
+    ]

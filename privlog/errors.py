@@ -1,0 +1,39 @@
+"""Exceptions raised by privlog. Every message says what to do next and never quotes user input."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DetectorError",
+    "KeyFileError",
+    "ModelNotInstalled",
+    "PrivlogError",
+]
+
+
+class PrivlogError(Exception):
+    """Base class of every error privlog raises on purpose."""
+
+
+class ConfigError(PrivlogError):
+    """The settings (environment or policy file) are invalid."""
+
+
+class ModelNotInstalled(PrivlogError):
+    """The spaCy model named in the settings is not installed; privlog never downloads one."""
+
+    def __init__(self, model: str, pip_name: str) -> None:
+        self.model = model
+        self.pip_name = pip_name
+        super().__init__(
+            f"spaCy model {model!r} is not installed, and privlog never downloads models at run "
+            f"time. Install it with: pip install {pip_name}"
+        )
+
+
+class KeyFileError(PrivlogError):
+    """The key file is missing, unreadable, malformed or has unsafe permissions."""
+
+
+class DetectorError(PrivlogError):
+    """Detection failed; the message names the stage, never the text."""
