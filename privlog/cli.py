@@ -223,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 - the message could quote user input
+    except Exception as exc:  # the message could quote user input, so it is not shown
         print(
             f"privlog: internal error ({type(exc).__name__}); details are withheld because "
             "they could contain the input. Please report it with the privlog version.",

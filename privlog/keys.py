@@ -165,7 +165,11 @@ class KeyRing:
             if data.get("format") != _FORMAT:
                 raise ValueError("format")
             keys = [
-                Key(kid=str(k["kid"]), created=str(k["created"]), secret=base64.b64decode(k["secret"]))
+                Key(
+                    kid=str(k["kid"]),
+                    created=str(k["created"]),
+                    secret=base64.b64decode(k["secret"]),
+                )
                 for k in data["keys"]
             ]
         except (ValueError, KeyError, TypeError):

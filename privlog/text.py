@@ -67,7 +67,7 @@ class Normalised:
         i = bisect.bisect_right(self._norm_starts, pos) - 1
         if i < 0:
             return pos, pos + 1
-        n_start, n_end, s_start, s_end = self.edits[i]
+        _, n_end, s_start, s_end = self.edits[i]
         if pos < n_end:
             return s_start, s_end
         # pos lies in the run copied one to one after this edit

@@ -59,7 +59,9 @@ ID_LIKE = frozenset(
     }
 )
 # privlog's own output: later stages (store re-scan, egress) must not treat it as PII.
-PLACEHOLDER_RE = re.compile(r"<[A-Z][A-Z0-9_]*_[0-9]+>|<[A-Z][A-Z0-9_]*:k[0-9]+:[a-z2-7]{26}>|<REDACTED>")
+PLACEHOLDER_RE = re.compile(
+    r"<[A-Z][A-Z0-9_]*_[0-9]+>|<[A-Z][A-Z0-9_]*:k[0-9]+:[a-z2-7]{26}>|<REDACTED>"
+)
 _DIGIT_TYPES = frozenset(
     {"PHONE_NUMBER", "CREDIT_CARD", "CN_RESIDENT_ID", "US_SSN", "US_ITIN", "UK_NHS", "IBAN_CODE"}
 )
@@ -170,7 +172,9 @@ class Scope:
             out.append(replacement)
             pos = f.end
             replacements.append(
-                Replacement(f.entity_type, f.start, f.end, f.score, f.detector, f.rule_id, operator, kid)
+                Replacement(
+                    f.entity_type, f.start, f.end, f.score, f.detector, f.rule_id, operator, kid
+                )
             )
         out.append(text[pos:])
         return Scrubbed("".join(out), tuple(replacements))
@@ -246,4 +250,4 @@ def _check_operator(entity_type: str, op: str) -> Operator:
             "still reveals who it belongs to (a resident ID's birthplace and birth date). "
             "Use 'placeholder' or 'pseudonym'."
         )
-    return op  # type: ignore[return-value]
+    return op

@@ -21,7 +21,7 @@ Scorer = Callable[["re.Match[str]"], float | None]
 
 
 def make_result(
-    recognizer: LocalRecognizer, entity_type: str, start: int, end: int, score: float, rule_id: str
+    source: tuple[str, str], *, entity_type: str, start: int, end: int, score: float, rule_id: str
 ) -> RecognizerResult:
     """A Presidio result carrying the rule id (the context enhancer needs the explanation)."""
     return RecognizerResult(
@@ -30,11 +30,11 @@ def make_result(
         end=end,
         score=score,
         analysis_explanation=AnalysisExplanation(
-            recognizer=recognizer.name, original_score=score, pattern_name=rule_id
+            recognizer=source[0], original_score=score, pattern_name=rule_id
         ),
         recognition_metadata={
-            RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
-            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
+            RecognizerResult.RECOGNIZER_NAME_KEY: source[0],
+            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: source[1],
             "rule_id": rule_id,
         },
     )
@@ -60,7 +60,7 @@ class Rule:
     group: int = 0
 
 
-class RuleRecognizer(LocalRecognizer):  # type: ignore[misc]
+class RuleRecognizer(LocalRecognizer):
     """Runs a list of :class:`Rule` over the text; context words feed Presidio's enhancer."""
 
     def __init__(self, name: str, rules: Sequence[Rule], context: Sequence[str] = ()) -> None:
@@ -71,6 +71,8 @@ class RuleRecognizer(LocalRecognizer):  # type: ignore[misc]
             name=name,
             context=list(context),
         )
+        # Presidio matches results to recognisers by this id when it applies context words.
+        self._source = (name, str(self.id))
 
     def load(self) -> None:
         """Nothing to load: patterns are compiled at import."""
@@ -88,5 +90,14 @@ class RuleRecognizer(LocalRecognizer):  # type: ignore[misc]
                 if score is None:
                     continue
                 start, end = match.span(rule.group)
-                results.append(make_result(self, rule.entity_type, start, end, score, rule.rule_id))
+                results.append(
+                    make_result(
+                        self._source,
+                        entity_type=rule.entity_type,
+                        start=start,
+                        end=end,
+                        score=score,
+                        rule_id=rule.rule_id,
+                    )
+                )
         return results

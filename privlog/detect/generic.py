@@ -6,6 +6,7 @@ its e-mail validation calls tldextract (a network fetch on first use); these rep
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -22,6 +23,25 @@ _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*@"
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
 )
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(
+    rf"(?<![0-9.])(?P<v>v(?:ersion)?\s?)?{_OCTET}(?:\.{_OCTET}){{3}}(?![0-9]|\.[0-9])", re.I
+)
+_IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])")
+
+
+def _ipv4(match: re.Match[str]) -> float | None:
+    return None if match.group("v") else 0.6
+
+
+def _ipv6(match: re.Match[str]) -> float | None:
+    try:
+        ipaddress.IPv6Address(match.group())
+    except ValueError:
+        return None
+    return 0.6
+
+
 # Dotted quads and ISO dates are "possible" phone numbers to libphonenumber; they are not.
 _NOT_PHONE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9]{4}[\-/.][0-9]{1,2}[\-/.][0-9]{1,2}")
 _CARD = re.compile(r"(?<![0-9])[0-9](?:[ \-]?[0-9]){12,18}(?![0-9])")
@@ -37,13 +57,14 @@ def _card(match: re.Match[str]) -> float | None:
     return 0.9 if _CARD_IIN.match(digits) else 0.4
 
 
-class PhoneRecognizer(LocalRecognizer):  # type: ignore[misc]
+class PhoneRecognizer(LocalRecognizer):
     """Phone numbers through libphonenumber, graded by how much the text looks like one.
 
     Presidio's recogniser scores every match 0.4 (below any useful threshold) and drops
     numbers in fictional ranges (UK 07700 900xxx). Here: a valid number scores 0.75; a
-    possible one written with a ``+``/``00`` prefix or separators 0.55; a bare run of
-    digits that is merely possible 0.3, which only context words can lift.
+    possible one of 9+ digits written with a ``+``/``00`` prefix or separators 0.55; a bare
+    run of digits that is merely possible 0.3, which only context words can lift. Fewer than
+    seven digits is never a phone number here (versions, amounts, years).
     """
 
     def __init__(self, regions: Sequence[str]) -> None:
@@ -54,6 +75,8 @@ class PhoneRecognizer(LocalRecognizer):  # type: ignore[misc]
             name="privlog.phone",
             context=["phone", "tel", "call", "mobile", "cell", "fax", "whatsapp", "电话", "手机"],
         )
+
+        self._source = ("privlog.phone", str(self.id))
 
     def load(self) -> None:
         """Nothing to load."""
@@ -69,18 +92,28 @@ class PhoneRecognizer(LocalRecognizer):  # type: ignore[misc]
                 text, region, leniency=phonenumbers.Leniency.POSSIBLE
             ):
                 raw = match.raw_string
-                if _NOT_PHONE.fullmatch(raw):
+                digits = sum(ch.isdigit() for ch in raw)
+                if digits < 7 or _NOT_PHONE.fullmatch(raw):
                     continue
                 if phonenumbers.is_valid_number(match.number):
                     score = 0.75
-                elif raw.startswith(("+", "00")) or re.search(r"[0-9][ \-.()][0-9]", raw):
+                elif digits >= 9 and (
+                    raw.startswith(("+", "00")) or re.search(r"[0-9][ \-.()][0-9]", raw)
+                ):
                     score = 0.55
                 else:
                     score = 0.3
                 key = (match.start, match.end)
                 best[key] = max(score, best.get(key, 0.0))
         return [
-            make_result(self, "PHONE_NUMBER", start, end, score, "phone.libphonenumber")
+            make_result(
+                self._source,
+                entity_type="PHONE_NUMBER",
+                start=start,
+                end=end,
+                score=score,
+                rule_id="phone.libphonenumber",
+            )
             for (start, end), score in best.items()
         ]
 
@@ -96,6 +129,11 @@ def generic_recognizers(phone_regions: Sequence[str]) -> list[LocalRecognizer]:
             "privlog.payment_card",
             [Rule("payment_card.luhn", "CREDIT_CARD", _CARD, _card)],
             context=["card", "visa", "mastercard", "amex", "unionpay", "卡号", "银行卡", "信用卡"],
+        ),
+        RuleRecognizer(
+            "privlog.ip",
+            [Rule("ipv4", "IP_ADDRESS", _IPV4, _ipv4), Rule("ipv6", "IP_ADDRESS", _IPV6, _ipv6)],
+            context=["ip", "address", "server", "host", "地址"],
         ),
         PhoneRecognizer(phone_regions),
     ]

@@ -1,0 +1,132 @@
+"""Canary generation and hunting (see ../shared/canaries.md).
+
+Every privacy test plants fresh synthetic identifiers of the shapes below and then looks for
+them, in every form an attacker could recover them from, wherever privlog writes. Values are
+generated (with valid checksums where the format has one) so that detection is never tuned
+to a fixed list.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import random
+import unicodedata
+import urllib.parse
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_PROVINCES = (11, 12, 13, 31, 32, 33, 44, 50, 51, 61, 65)
+_SYLLABLES = ("ka", "lo", "mi", "ran", "te", "vo", "zu", "bel", "dor", "fin", "gar", "hul")
+
+
+@dataclass(frozen=True)
+class Canary:
+    kind: str
+    value: str
+
+
+def cn_resident_id(rng: random.Random) -> str:
+    born = dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(0, 365 * 55))
+    area = f"{rng.choice(_PROVINCES)}{rng.randrange(100, 10000):04d}"
+    body = f"{area}{born:%Y%m%d}{rng.randrange(1000):03d}"
+    total = sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS, strict=True))
+    return body + _ID_CHECK[total % 11]
+
+
+def cn_resident_id_bad_check(rng: random.Random) -> str:
+    good = cn_resident_id(rng)
+    wrong = next(c for c in "0123456789X" if c != good[-1])
+    return good[:-1] + wrong
+
+
+def cn_mobile(rng: random.Random) -> str:
+    return f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}"
+
+
+def luhn_complete(prefix_and_body: str) -> str:
+    total = 0
+    for i, ch in enumerate(reversed(prefix_and_body)):
+        d = int(ch)
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return prefix_and_body + str((10 - total % 10) % 10)
+
+
+def card(rng: random.Random, prefix: str = "4", length: int = 16) -> str:
+    body = prefix + "".join(str(rng.randrange(10)) for _ in range(length - len(prefix) - 1))
+    return luhn_complete(body)
+
+
+def unionpay(rng: random.Random) -> str:
+    return card(rng, prefix="622202", length=19)
+
+
+def email(rng: random.Random) -> str:
+    return f"{pronounceable(rng).lower()}.canary{rng.randrange(10**6)}@example.com"
+
+
+def pronounceable(rng: random.Random) -> str:
+    return "".join(rng.choice(_SYLLABLES) for _ in range(3)).capitalize()
+
+
+def ipv4(rng: random.Random) -> str:
+    return f"203.0.113.{rng.randrange(1, 255)}"
+
+
+def fixed_format_canaries(rng: random.Random) -> list[Canary]:
+    """One fresh canary of every fixed-format kind privlog must catch (core issue)."""
+    return [
+        Canary("cn_resident_id", cn_resident_id(rng)),
+        Canary("cn_mobile", cn_mobile(rng)),
+        Canary("bank_card", unionpay(rng)),
+        Canary("payment_card", card(rng)),
+        Canary("email", email(rng)),
+        Canary("us_phone", f"+1 212-555-01{rng.randrange(100):02d}"),
+        Canary("uk_phone", f"07700 900{rng.randrange(1000):03d}"),
+        Canary("iban", "GB82 WEST 1234 5698 7654 32"),
+        Canary("ipv4", ipv4(rng)),
+    ]
+
+
+def _normal(value: str) -> str:
+    return unicodedata.normalize("NFKC", value)
+
+
+def forms(value: str) -> Iterator[str]:
+    """Every form of ``value`` a leak could take (canaries.md: hunt in several forms)."""
+    nfkc = _normal(value)
+    digits = "".join(ch for ch in nfkc if ch.isdigit())
+    yield value
+    yield nfkc
+    yield nfkc.lower()
+    if len(digits) >= 6:
+        yield digits
+    raw = nfkc.encode()
+    yield base64.b64encode(raw).decode()
+    yield raw.hex()
+    yield urllib.parse.quote(nfkc)
+    yield urllib.parse.quote_plus(nfkc)
+    for algo in ("sha256", "md5", "sha1"):
+        yield hashlib.new(algo, raw).hexdigest()
+        if digits and digits != nfkc:
+            yield hashlib.new(algo, digits.encode()).hexdigest()
+
+
+def find_leaks(haystack: str | bytes, values: Iterable[str]) -> list[str]:
+    """Return the canary values found in ``haystack`` in any of their :func:`forms`."""
+    text = haystack.decode("utf-8", errors="replace") if isinstance(haystack, bytes) else haystack
+    lowered = text.lower()
+    leaks = []
+    for value in values:
+        for form in forms(value):
+            if form and (form in text or form.lower() in lowered):
+                leaks.append(value)
+                break
+    return leaks

@@ -1,0 +1,75 @@
+"""Settings from the environment and the TOML policy file (privlog.config)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from privlog.config import Policy, Settings
+from privlog.errors import ConfigError
+
+
+def test_defaults_follow_the_contract() -> None:
+    """Without any variable: SQLite in the working directory, privlog.keys, no policy file."""
+    s = Settings.from_env({})
+    assert s.database_url == "sqlite:///privlog.db"
+    assert s.key_file == Path("privlog.keys")
+    assert s.config_file is None
+    assert s.policy.store_text == "scrubbed"
+
+
+def test_environment_and_policy_file(tmp_path: Path) -> None:
+    """PRIVLOG_* variables and the TOML file are read; fixed keys keep their meaning."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        'store_text = "none"\n'
+        '[detection]\nmodel = "none"\nscore_threshold = 0.6\nextra_entities = ["ORGANIZATION"]\n'
+        '[operators]\nPERSON = "pseudonym"\ndefault = "redact"\n'
+        '[egress]\nfirst_party = ["billing.internal"]\n'
+        '[[egress.processors]]\nname = "model-vendor"\nhosts = ["api.openai.com"]\n'
+    )
+    s = Settings.from_env(
+        {
+            "PRIVLOG_DATABASE_URL": "postgresql://db/x",
+            "PRIVLOG_KEY_FILE": "/run/keys",
+            "PRIVLOG_CONFIG": str(policy),
+        }
+    )
+    assert s.database_url == "postgresql://db/x"
+    assert s.key_file == Path("/run/keys")
+    assert s.policy.store_text == "none"
+    assert s.policy.detection.model is None
+    assert s.policy.detection.score_threshold == 0.6
+    assert "ORGANIZATION" in s.policy.detection.entities
+    assert s.policy.operators == {"PERSON": "pseudonym"}
+    assert s.policy.default_operator == "redact"
+    assert s.policy.egress["first_party"] == ["billing.internal"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"store_txt": "none"}, "unknown key.*store_txt"),
+        ({"store_text": "raw"}, "store_text must be"),
+        ({"detection": {"score_threshold": 2}}, "between 0 and 1"),
+        ({"detection": {"entities": "PERSON"}}, "list of strings"),
+        ({"detection": {"chunk_chars": 0}}, "positive integer"),
+        ({"detection": {"modle": "x"}}, "unknown key.*modle"),
+        ({"operators": []}, r"\[operators\] must be a table"),
+    ],
+)
+def test_bad_policy_is_a_clear_error(data: dict[str, object], message: str) -> None:
+    """Misspelt keys and bad values stop start-up with a message naming the key."""
+    with pytest.raises(ConfigError, match=message):
+        Policy.from_mapping(data)
+
+
+def test_unreadable_policy_file(tmp_path: Path) -> None:
+    """A missing or invalid TOML file is reported with its path."""
+    with pytest.raises(ConfigError, match="does not exist"):
+        Policy.from_toml(tmp_path / "absent.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("store_text = \n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        Policy.from_toml(bad)

