@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any, Literal
 from privlog.detect.settings import DEFAULT_ENTITIES, DEFAULT_MODEL, DetectionSettings
 from privlog.errors import ConfigError
 
-__all__ = ["Policy", "Settings"]
+__all__ = ["Policy", "Settings", "mask_url"]
 
 StoreText = Literal["scrubbed", "none"]
 
@@ -76,14 +77,38 @@ class Policy:
         )
 
 
+def mask_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (for reprs, logs and error messages)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Everything privlog needs to run: where to store, where the keys are, the policy."""
+    """Everything privlog needs to run: where to store, where the keys are, the policy.
+
+    Its repr masks the database password.
+    """
 
     database_url: str = "sqlite:///privlog.db"
     key_file: Path = Path("privlog.keys")
     config_file: Path | None = None
     policy: Policy = field(default_factory=Policy)
+
+    def __repr__(self) -> str:
+        return (
+            f"Settings(database_url={mask_url(self.database_url)!r}, "
+            f"key_file={str(self.key_file)!r}, config_file={self.config_file!r}, "
+            f"policy={self.policy!r})"
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -38,7 +38,7 @@ class Privlog:
         return cls(Settings.from_env())
 
     def __repr__(self) -> str:
-        return f"Privlog(database_url=<set>, key_file={str(self.settings.key_file)!r})"
+        return f"Privlog(settings={self.settings!r})"
 
     def scan(self, text: str) -> Scrubbed:
         """Scrub one text; offsets in the result index ``text``."""

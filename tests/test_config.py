@@ -24,7 +24,7 @@ def test_environment_and_policy_file(tmp_path: Path) -> None:
     policy = tmp_path / "policy.toml"
     policy.write_text(
         'store_text = "none"\n'
-        '[detection]\nmodel = "none"\nscore_threshold = 0.6\nextra_entities = ["ORGANIZATION"]\n'
+        '[detection]\nmodel = "none"\nscore_threshold = 0.6\nextra_entities = ["NRP"]\n'
         '[operators]\nPERSON = "pseudonym"\ndefault = "redact"\n'
         '[egress]\nfirst_party = ["billing.internal"]\n'
         '[[egress.processors]]\nname = "model-vendor"\nhosts = ["api.openai.com"]\n'
@@ -41,7 +41,7 @@ def test_environment_and_policy_file(tmp_path: Path) -> None:
     assert s.policy.store_text == "none"
     assert s.policy.detection.model is None
     assert s.policy.detection.score_threshold == 0.6
-    assert "ORGANIZATION" in s.policy.detection.entities
+    assert "NRP" in s.policy.detection.entities
     assert s.policy.operators == {"PERSON": "pseudonym"}
     assert s.policy.default_operator == "redact"
     assert s.policy.egress["first_party"] == ["billing.internal"]
@@ -73,3 +73,18 @@ def test_unreadable_policy_file(tmp_path: Path) -> None:
     bad.write_text("store_text = \n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         Policy.from_toml(bad)
+
+
+def test_repr_never_shows_the_database_password() -> None:
+    """Settings and Privlog reprs mask the password in the database URL."""
+    from privlog import Privlog
+    from privlog.detect import DetectionSettings
+
+    s = Settings(
+        database_url="postgresql://app:s3cret-canary@db.internal:5432/prod",
+        policy=Policy(detection=DetectionSettings(model=None)),
+    )
+    assert "s3cret-canary" not in repr(s)
+    assert "postgresql://app:***@db.internal:5432/prod" in repr(s)
+    assert "s3cret-canary" not in repr(Privlog(s))
+    assert "s3cret-canary" not in str(s)

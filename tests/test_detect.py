@@ -65,13 +65,21 @@ class TestFixedFormats:
         assert (mobile, "PHONE_NUMBER") in types
         assert (bank, "CREDIT_CARD") in types
 
-    def test_invalid_check_character_is_not_a_resident_id(
+    def test_resident_id_confidence_follows_the_checks(
         self, rules_detector: PresidioDetector, rng: random.Random
     ) -> None:
-        """An 18-character number whose MOD 11-2 check fails is not reported as a resident ID."""
-        for _ in range(50):
-            text = f"编号{cn_resident_id_bad_check(rng)}"
-            assert not [f for f in rules_detector.detect(text) if f.entity_type == "CN_RESIDENT_ID"]
+        """A valid resident ID scores 1.0; one with a wrong check character (real province,
+        real birth date) is still masked at a lower score; an impossible date or an unknown
+        province is not a resident ID at all."""
+        for _ in range(30):
+            good, bad = cn_resident_id(rng), cn_resident_id_bad_check(rng)
+            found = {f.entity_type: f for f in rules_detector.detect(f"编号{good}")}
+            assert found["CN_RESIDENT_ID"].score == 1.0
+            found = {f.entity_type: f for f in rules_detector.detect(f"编号{bad}")}
+            assert 0.5 <= found["CN_RESIDENT_ID"].score < 1.0
+        for impossible in ("110105194902300026", "990105194912310024", "110105203001010026"):
+            found = rules_detector.detect(f"编号{impossible}")
+            assert "CN_RESIDENT_ID" not in {f.entity_type for f in found}, impossible
 
     @pytest.mark.parametrize(
         "disguise",

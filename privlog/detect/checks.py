@@ -6,6 +6,7 @@ import datetime as _dt
 
 __all__ = [
     "CN_PROVINCE_CODES",
+    "cn_resident_id_plausible",
     "cn_resident_id_valid",
     "digits_only",
     "luhn_valid",
@@ -47,6 +48,16 @@ def _real_date(year: int, month: int, day: int, today: _dt.date) -> bool:
     return _dt.date(1890, 1, 1) <= born <= today
 
 
+def cn_resident_id_plausible(value: str, today: _dt.date | None = None) -> bool:
+    """An 18-character number with a real province code and a real birth date (GB 11643),
+    whatever its check character: a mistyped or made-up ID still points at a person."""
+    today = today or _dt.date.today()
+    code = digits_only(value)
+    if len(code) != 18 or not code[:17].isdigit() or int(code[:2]) not in CN_PROVINCE_CODES:
+        return False
+    return _real_date(int(code[6:10]), int(code[10:12]), int(code[12:14]), today)
+
+
 def cn_resident_id_valid(value: str, today: _dt.date | None = None) -> bool:
     """GB 11643-1999: province code, a real birth date, and the MOD 11-2 check character.
 
@@ -56,9 +67,7 @@ def cn_resident_id_valid(value: str, today: _dt.date | None = None) -> bool:
     today = today or _dt.date.today()
     code = digits_only(value)
     if len(code) == 18:
-        if not code[:17].isdigit() or int(code[:2]) not in CN_PROVINCE_CODES:
-            return False
-        if not _real_date(int(code[6:10]), int(code[10:12]), int(code[12:14]), today):
+        if not cn_resident_id_plausible(code, today):
             return False
         total = sum(int(d) * w for d, w in zip(code[:17], _ID_WEIGHTS, strict=True))
         return _ID_CHECK[total % 11] == code[17]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from privlog.detect.base import Rule, RuleRecognizer
-from privlog.detect.checks import cn_resident_id_valid
+from privlog.detect.checks import cn_resident_id_plausible, cn_resident_id_valid
 
 __all__ = ["cn_recognizers"]
 
@@ -27,7 +27,12 @@ _MOBILE = re.compile(
 
 
 def _resident_id_18(match: re.Match[str]) -> float | None:
-    return 1.0 if cn_resident_id_valid(match.group()) else None
+    if cn_resident_id_valid(match.group()):
+        return 1.0
+    # Right shape, real province and birth date, wrong check character: a typo or a made-up
+    # number in the right format. Still masked (0.6 clears the default threshold), just
+    # with less confidence.
+    return 0.6 if cn_resident_id_plausible(match.group()) else None
 
 
 def _resident_id_15(match: re.Match[str]) -> float | None:

