@@ -7,13 +7,14 @@ input. An unexpected exception prints only its type: its message could hold user
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import sys
 from collections.abc import Iterator, Sequence
 from importlib import resources
 from itertools import islice
-from typing import TYPE_CHECKING, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from privlog._version import __version__
 from privlog.errors import PrivlogError
@@ -138,10 +139,95 @@ def _cmd_keys(args: argparse.Namespace, out: TextIO) -> int:
     elif args.keys_command == "rotate":
         key = KeyRing.load(path, create=False).rotate()
         out.write(f"added key {key.kid} to {path}; it signs from now on, older keys still verify\n")
+    elif args.keys_command == "public":
+        from privlog.store.chain import Signer
+
+        ring = KeyRing.load(path, create=False)
+        for key in ring:
+            signer = Signer(key.kid, ring.subkey(key.kid, "checkpoint"))
+            out.write(f"{key.kid}:{signer.public_key}\n")
     else:
         for key in KeyRing.load(path, create=False):
             out.write(f"{key.kid}\t{key.created}\n")
     return 0
+
+
+# --- store ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _engine(*, must_exist: bool = False) -> Iterator[Any]:
+    from privlog.config import Settings, mask_url
+    from privlog.store.database import make_engine, sqlite_path
+
+    url = Settings.from_env().database_url
+    path = sqlite_path(url)
+    if must_exist and path is not None and not path.exists():
+        raise PrivlogError(f"no privlog database at {mask_url(url)} (PRIVLOG_DATABASE_URL)")
+    engine = make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _cmd_db(args: argparse.Namespace, out: TextIO) -> int:
+    with _engine() as engine:
+        return _db_action(args, engine, out)
+
+
+def _db_action(args: argparse.Namespace, engine: Any, out: TextIO) -> int:
+    from privlog.config import mask_url
+    from privlog.store import roles
+    from privlog.store.migrate import head_revision, migrate
+
+    where = mask_url(engine.url.render_as_string(hide_password=False))
+    if args.db_command == "upgrade":
+        migrate(engine)
+        out.write(f"privlog tables at revision {head_revision()} on {where}\n")
+    elif args.db_command == "grant-auditor":
+        roles.grant_auditor(engine, args.role)
+        out.write(
+            f"role {args.role}: SELECT on privlog tables only (set its password with "
+            f"ALTER ROLE {args.role} PASSWORD ...)\n"
+        )
+    else:
+        roles.grant_writer(engine, args.role)
+        out.write(f"role {args.role}: INSERT on records and checkpoints, UPDATE on the head\n")
+    return 0
+
+
+def _trusted_keys(args: argparse.Namespace) -> dict[str, str] | None:
+    from privlog.config import Settings
+    from privlog.keys import KeyRing
+    from privlog.store.chain import Signer
+
+    if args.public_key:
+        kid, _, key = args.public_key.partition(":")
+        if not key:
+            raise PrivlogError("--public-key takes KID:HEX, as printed by `privlog keys public`")
+        return {kid: key}
+    path = Settings.from_env().key_file
+    if not path.exists():
+        return None
+    ring = KeyRing.load(path, create=False)
+    return {k.kid: Signer(k.kid, ring.subkey(k.kid, "checkpoint")).public_key for k in ring}
+
+
+def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
+    from privlog.store.chainstore import ChainStore
+
+    trusted = _trusted_keys(args)
+    with _engine(must_exist=True) as engine:
+        report = ChainStore(engine, auto_migrate=False).verify(trusted)
+    if trusted is None:
+        print(
+            "privlog: warning: no key file or --public-key; checkpoints were checked against "
+            "the public keys stored beside them",
+            file=sys.stderr,
+        )
+    out.write(f"{report}\n")
+    return 0 if report.ok else 1
 
 
 # --- demo ------------------------------------------------------------------------------
@@ -198,7 +284,33 @@ def build_parser() -> argparse.ArgumentParser:
     keys_sub.add_parser("init", help="create the key file (mode 0600) with a first key")
     keys_sub.add_parser("rotate", help="add a new key that signs from now on")
     keys_sub.add_parser("list", help="list key ids and creation times (never the keys)")
+    keys_sub.add_parser(
+        "public", help="print the checkpoint public keys (KID:HEX) for auditors to pin"
+    )
     keys.set_defaults(func=_cmd_keys)
+
+    db = sub.add_parser("db", help="manage the usage-record store (PRIVLOG_DATABASE_URL)")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION")
+    db_sub.required = True
+    db_sub.add_parser("upgrade", help="apply privlog's migrations")
+    for name, text in (
+        ("grant-auditor", "create a PostgreSQL role that may only read privlog's tables"),
+        ("grant-writer", "create a PostgreSQL role with just what the record writer needs"),
+    ):
+        grant = db_sub.add_parser(name, help=text)
+        grant.add_argument("role", metavar="ROLE")
+    db.set_defaults(func=_cmd_db)
+
+    verify = sub.add_parser(
+        "verify",
+        help="verify the hash chain: exit 0 if intact, 1 naming the first bad record",
+    )
+    verify.add_argument(
+        "--public-key",
+        metavar="KID:HEX",
+        help="the checkpoint public key to trust (default: derived from PRIVLOG_KEY_FILE)",
+    )
+    verify.set_defaults(func=_cmd_verify)
 
     demo = sub.add_parser("demo", help="show privlog scrubbing sample prompts")
     demo.add_argument("--once", action="store_true", help="run once and exit")
@@ -224,6 +336,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # the message could quote user input, so it is not shown
+        if type(exc).__module__.startswith("sqlalchemy"):
+            inner = getattr(exc, "orig", None)
+            kind = type(inner or exc).__name__
+            print(
+                f"privlog: error: the database refused the operation ({kind}); check "
+                "PRIVLOG_DATABASE_URL and run `privlog db upgrade`",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
         print(
             f"privlog: internal error ({type(exc).__name__}); details are withheld because "
             "they could contain the input. Please report it with the privlog version.",

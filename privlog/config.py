@@ -6,6 +6,8 @@ privacy policy must stop the process, not quietly keep storing text.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 import tomllib
 import urllib.parse
@@ -17,7 +19,7 @@ from typing import Any, Literal
 from privlog.detect.settings import DEFAULT_ENTITIES, DEFAULT_MODEL, DetectionSettings
 from privlog.errors import ConfigError
 
-__all__ = ["Policy", "Settings", "mask_url"]
+__all__ = ["Policy", "Settings", "StorePolicy", "mask_url"]
 
 StoreText = Literal["scrubbed", "none"]
 
@@ -25,7 +27,16 @@ ENV_DATABASE_URL = "PRIVLOG_DATABASE_URL"
 ENV_KEY_FILE = "PRIVLOG_KEY_FILE"
 ENV_CONFIG = "PRIVLOG_CONFIG"
 
-_TOP_KEYS = {"store_text", "detection", "operators", "egress"}
+_TOP_KEYS = {"store_text", "detection", "operators", "egress", "store"}
+_STORE_KEYS = {
+    "legal_basis",
+    "retention_class",
+    "retention_days",
+    "queue_size",
+    "batch_size",
+    "batch_interval",
+    "flush_timeout",
+}
 _DETECTION_KEYS = {
     "model",
     "score_threshold",
@@ -38,6 +49,19 @@ _DETECTION_KEYS = {
 
 
 @dataclass(frozen=True)
+class StorePolicy:
+    """How usage records are labelled and written (``[store]`` in the policy file)."""
+
+    legal_basis: str = "legal_obligation"
+    retention_class: str = "usage"
+    retention_days: int = 180
+    queue_size: int = 10_000
+    batch_size: int = 500
+    batch_interval: float = 1.0
+    flush_timeout: float = 2.0
+
+
+@dataclass(frozen=True)
 class Policy:
     """What to detect, how to replace it, and what may be stored."""
 
@@ -46,6 +70,8 @@ class Policy:
     operators: Mapping[str, str] = field(default_factory=dict)
     default_operator: str = "placeholder"
     egress: Mapping[str, Any] = field(default_factory=dict)
+    store: StorePolicy = field(default_factory=StorePolicy)
+    version: str = "default"
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike[str]) -> Policy:
@@ -57,7 +83,9 @@ class Policy:
             raise ConfigError(f"policy file {path} (PRIVLOG_CONFIG) does not exist") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"policy file {path} is not valid TOML: {exc}") from None
-        return cls.from_mapping(data, source=str(path))
+        policy = cls.from_mapping(data, source=str(path))
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        return dataclasses.replace(policy, version=f"sha256:{digest}")
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], source: str = "policy") -> Policy:
@@ -74,6 +102,7 @@ class Policy:
             operators={str(k): str(v) for k, v in operators.items()},
             default_operator=default_operator,
             egress=dict(egress),
+            store=_store(_table(data, "store", source), source),
         )
 
 
@@ -175,3 +204,26 @@ def _detection(data: Mapping[str, Any], source: str) -> DetectionSettings:
         chunk_chars=ints["chunk_chars"],
         batch_size=ints["batch_size"],
     )
+
+
+def _store(data: Mapping[str, Any], source: str) -> StorePolicy:
+    where = f"{source}: [store]"
+    _reject_unknown(data, _STORE_KEYS, where)
+    defaults = StorePolicy()
+    values: dict[str, Any] = {}
+    for key in ("legal_basis", "retention_class"):
+        value = data.get(key, getattr(defaults, key))
+        if not isinstance(value, str) or not value or len(value) > 64:
+            raise ConfigError(f"{where} {key} must be a non-empty string of at most 64 characters")
+        values[key] = value
+    for key in ("retention_days", "queue_size", "batch_size"):
+        value = data.get(key, getattr(defaults, key))
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{where} {key} must be a positive integer")
+        values[key] = value
+    for key in ("batch_interval", "flush_timeout"):
+        value = data.get(key, getattr(defaults, key))
+        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+            raise ConfigError(f"{where} {key} must be a positive number of seconds")
+        values[key] = float(value)
+    return StorePolicy(**values)

@@ -2,21 +2,57 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import atexit
+import dataclasses
+import datetime as dt
+import logging
+import os
+import signal
+import threading
+import weakref
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
 
 from privlog.config import Settings
 from privlog.keys import KeyRing
 from privlog.pipeline import Pipeline
-from privlog.transform import Scrubbed, Transformer
+from privlog.records import Outcome, UsageRecord, truncate_ip
+from privlog.transform import Replacement, Scope, Scrubbed, Transformer
 
-__all__ = ["Privlog"]
+__all__ = ["Privlog", "Receipt"]
+
+log = logging.getLogger("privlog")
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What ``log_input`` did with one request's fields.
+
+    ``fields`` holds the scrubbed texts, safe to forward to a processor; it is ``None`` when
+    detection failed (nothing may leave then). ``scope`` keeps the placeholder map in memory
+    for restoring values in the reply. ``queued`` says whether the record reached the
+    writer's queue (a full queue drops it; the drop is counted, the request goes on).
+    """
+
+    fields: Mapping[str, str] | None
+    replacements: Mapping[str, tuple[Replacement, ...]]
+    flags: frozenset[str]
+    queued: bool
+    scope: Scope = dataclasses.field(repr=False)
+
+    @property
+    def entity_counts(self) -> dict[str, int]:
+        return dict(Counter(r.entity_type for rs in self.replacements.values() for r in rs))
 
 
 class Privlog:
-    """Settings, the detector and the transform policy, built once.
+    """Settings, the detector, the transform policy and the record writer, built once.
 
-    >>> pl = Privlog.from_env()             # doctest: +SKIP
-    >>> pl.scan("call me on 13800138000").text  # doctest: +SKIP
+    >>> pl = Privlog.from_env()                       # doctest: +SKIP
+    >>> pl.scan("call me on 13800138000").text        # doctest: +SKIP
     'call me on <PHONE_NUMBER_1>'
     """
 
@@ -25,13 +61,14 @@ class Privlog:
 
         self.settings = settings or Settings()
         policy = self.settings.policy
-        key_file = self.settings.key_file
+        self._keyring: KeyRing | None = None
+        self._keyring_lock = threading.Lock()
         transformer = Transformer(
-            policy.operators,
-            default=policy.default_operator,
-            keyring=lambda: KeyRing.load(key_file),
+            policy.operators, default=policy.default_operator, keyring=self._get_keyring
         )
         self.pipeline = Pipeline(get_detector(policy.detection), transformer)
+        self._writer: Any = None
+        self._writer_lock = threading.Lock()
 
     @classmethod
     def from_env(cls) -> Privlog:
@@ -40,10 +77,215 @@ class Privlog:
     def __repr__(self) -> str:
         return f"Privlog(settings={self.settings!r})"
 
+    @property
+    def keyring(self) -> KeyRing:
+        return self._get_keyring()
+
+    def _get_keyring(self) -> KeyRing:
+        with self._keyring_lock:
+            if self._keyring is None:
+                self._keyring = KeyRing.load(self.settings.key_file)
+            return self._keyring
+
+    # --- scrubbing only ------------------------------------------------------------------
+
     def scan(self, text: str) -> Scrubbed:
-        """Scrub one text; offsets in the result index ``text``."""
+        """Scrub one text; offsets in the result index ``text``. Stores nothing."""
         return self.pipeline.scrub(text)
 
     def scan_many(self, texts: Sequence[str]) -> list[Scrubbed]:
         """Scrub independent texts in one batch (each gets its own placeholder numbering)."""
         return self.pipeline.scrub_each(texts)
+
+    # --- usage records -------------------------------------------------------------------
+
+    def log_input(
+        self,
+        fields: Mapping[str, str],
+        *,
+        route: str,
+        subject: str | None = None,
+        session: str | None = None,
+        tenant: str | None = None,
+        method: str | None = None,
+        status: int | None = None,
+        service: str | None = None,
+        client_ip: str | None = None,
+        outcome: Outcome = "logged",
+        flags: Iterable[str] = (),
+    ) -> Receipt:
+        """Scrub a request's user-input ``fields`` and queue its usage record.
+
+        Never raises for a detection or storage problem and never blocks on the database:
+        detection failing stores no text (flag ``detector_error``) and returns no fields to
+        forward; a full queue drops the record and counts it.
+        """
+        flag_set = set(flags)
+        scope = self.pipeline.transformer.scope()
+        names = list(fields)
+        texts = [fields[name] if isinstance(fields[name], str) else "" for name in names]
+        scrubbed: dict[str, str] | None
+        replacements: dict[str, tuple[Replacement, ...]] = {}
+        try:
+            results = self.pipeline.scrub_many(texts, scope)
+        except Exception as exc:  # fail closed for the data, open for the request
+            log.error("privlog: detection failed (%s); no text is stored", type(exc).__name__)
+            flag_set.add("detector_error")
+            scrubbed = None
+        else:
+            scrubbed = {name: r.text for name, r in zip(names, results, strict=True)}
+            replacements = {name: r.replacements for name, r in zip(names, results, strict=True)}
+        store = self.settings.policy.store
+        now = dt.datetime.now(dt.UTC)
+        ring = self.keyring
+        record = UsageRecord(
+            ts=now,
+            route=route,
+            input_chars=sum(len(t) for t in texts),
+            entity_counts=Counter(r.entity_type for rs in replacements.values() for r in rs),
+            text=scrubbed if self.settings.policy.store_text == "scrubbed" else None,
+            outcome=outcome,
+            policy_version=self.settings.policy.version,
+            detector_version=self.pipeline.detector.version,
+            legal_basis=store.legal_basis,
+            retention_class=store.retention_class,
+            expires_at=now + dt.timedelta(days=store.retention_days),
+            tenant=tenant,
+            method=method,
+            status=status,
+            service=service,
+            subject_token=_token(ring, "subject", subject),
+            session_token=_token(ring, "session", session),
+            client_net=truncate_ip(client_ip),
+            flags=frozenset(flag_set),
+        )
+        queued = self._get_writer().submit(record)
+        return Receipt(scrubbed, replacements, frozenset(flag_set), queued, scope)
+
+    def subject_tokens(self, subject: str) -> list[str]:
+        """Every token ``subject`` may have been stored under (one per live key)."""
+        return self.keyring.tokens("subject", subject.encode())
+
+    def flush(self, timeout: float = 2.0) -> int:
+        """Write what is queued, waiting up to ``timeout`` seconds; return how many records
+        are still not written."""
+        writer = self._writer
+        return 0 if writer is None else int(writer.flush(timeout))
+
+    def stats(self) -> dict[str, Any]:
+        """``received``, ``written``, ``dropped`` (by reason), ``in_flight`` and more;
+        ``received == written + dropped_total + in_flight`` always holds."""
+        writer = self._writer
+        if writer is None:
+            return {
+                "received": 0,
+                "written": 0,
+                "dropped": {},
+                "dropped_total": 0,
+                "in_flight": 0,
+            }
+        return dict(writer.stats())
+
+    def close(self, timeout: float | None = None) -> int:
+        """Flush (default: the policy's ``flush_timeout``) and stop the writer; return how
+        many records could not be written."""
+        writer = self._writer
+        if writer is None:
+            return 0
+        left = int(
+            writer.close(self.settings.policy.store.flush_timeout if timeout is None else timeout)
+        )
+        if left:
+            log.warning("privlog: %d usage records could not be written before shutdown", left)
+        return left
+
+    def _get_writer(self) -> Any:
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = self._build_writer()
+                _register_shutdown(self)
+            return self._writer
+
+    def _build_writer(self) -> Any:
+        from privlog.store.chain import Signer
+        from privlog.store.chainstore import ChainStore
+        from privlog.store.database import make_engine
+        from privlog.store.writer import RecordWriter, WriterSettings
+
+        store_policy = self.settings.policy.store
+        url = self.settings.database_url
+
+        def store_factory() -> ChainStore:
+            ring = self.keyring
+            kid = ring.current.kid
+            signer = Signer(kid, ring.subkey(kid, "checkpoint"))
+            return ChainStore(make_engine(url), signer)
+
+        return RecordWriter(
+            store_factory,
+            self._prepare,
+            WriterSettings(
+                queue_size=store_policy.queue_size,
+                batch_size=store_policy.batch_size,
+                batch_interval=store_policy.batch_interval,
+            ),
+        )
+
+    def _prepare(self, batch: Sequence[UsageRecord]) -> list[Mapping[str, Any]]:
+        """Runs on the writer thread: the store-boundary re-scan, then the stored columns."""
+        flat: list[tuple[int, str, str]] = [
+            (i, name, text)
+            for i, record in enumerate(batch)
+            if record.text is not None
+            for name, text in record.text.items()
+        ]
+        rescanned = self.pipeline.rescan_many([text for _, _, text in flat]) if flat else []
+        texts: dict[int, dict[str, str]] = {}
+        hits: Counter[int] = Counter()
+        for (i, name, _), (text, n) in zip(flat, rescanned, strict=True):
+            texts.setdefault(i, {})[name] = text
+            hits[i] += n
+        payloads: list[Mapping[str, Any]] = []
+        for i, record in enumerate(batch):
+            final = record
+            if record.text is not None:
+                final = dataclasses.replace(record, text=texts.get(i, {}), rescan_hits=hits[i])
+            payloads.append({"kind": "usage", **final.payload()})
+        return payloads
+
+
+def _token(ring: KeyRing, purpose: str, value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    return ":".join(ring.token(purpose, value.encode()))
+
+
+_LIVE: weakref.WeakSet[Privlog] = weakref.WeakSet()
+_HOOKS_INSTALLED = threading.Event()
+_HOOKS_LOCK = threading.Lock()
+
+
+def _close_all() -> None:
+    for instance in list(_LIVE):
+        instance.close()
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    _close_all()
+    # Then die of SIGTERM as the process would have without privlog.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _register_shutdown(instance: Privlog) -> None:
+    """Flush on interpreter exit, and on SIGTERM when nothing else handles it (servers such
+    as uvicorn and gunicorn install their own handler and shut down through the app)."""
+    _LIVE.add(instance)
+    with _HOOKS_LOCK:
+        if _HOOKS_INSTALLED.is_set():
+            return
+        _HOOKS_INSTALLED.set()
+        atexit.register(_close_all)
+        in_main = threading.current_thread() is threading.main_thread()
+        if in_main and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _on_sigterm)

@@ -8,6 +8,7 @@ __all__ = [
     "KeyFileError",
     "ModelNotInstalled",
     "PrivlogError",
+    "StoreError",
 ]
 
 
@@ -37,3 +38,7 @@ class KeyFileError(PrivlogError):
 
 class DetectorError(PrivlogError):
     """Detection failed; the message names the stage, never the text."""
+
+
+class StoreError(PrivlogError):
+    """The usage-record store is not usable (not migrated, unreachable, read-only)."""

@@ -100,6 +100,15 @@ class KeyRing:
         kid = kid or self.current.kid
         return kid, hmac.new(self.subkey(kid, purpose), message, hashlib.sha256).digest()
 
+    def token(self, purpose: str, message: bytes, kid: str | None = None) -> tuple[str, str]:
+        """A keyed token: ``(kid, 26 base32 characters)``, i.e. 130 bits of the HMAC."""
+        kid, digest = self.mac(purpose, message, kid)
+        return kid, base64.b32encode(digest[:17]).decode().lower()[:26]
+
+    def tokens(self, purpose: str, message: bytes) -> list[str]:
+        """``kid:token`` under every key, newest first: for finding records of one value."""
+        return [":".join(self.token(purpose, message, k.kid)) for k in reversed(self._keys)]
+
     # --- file handling -------------------------------------------------------------------
 
     @classmethod

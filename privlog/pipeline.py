@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from privlog.detect.findings import Detector
+from privlog.detect.findings import Detector, Finding
 from privlog.text import replace_surrogates
-from privlog.transform import Scope, Scrubbed, Transformer
+from privlog.transform import PLACEHOLDER_RE, Scope, Scrubbed, Transformer
 
 __all__ = ["Pipeline"]
 
@@ -45,3 +45,44 @@ class Pipeline:
             self.transformer.scope().scrub(text, found)
             for text, found in zip(clean, findings, strict=True)
         ]
+
+    def rescan_many(self, texts: Sequence[str]) -> list[tuple[str, int]]:
+        """Detect again in already-scrubbed texts; replace what is found outside privlog's
+        own placeholders. Returns ``(text, hits)`` per text.
+
+        Defence in depth at the store boundary: whatever the first pass missed in its
+        context (a name split across fields, a number glued to a placeholder) is caught here
+        before it is written. Parts of a finding that fall on a placeholder are left alone.
+        """
+        results: list[tuple[str, int]] = []
+        for text, found in zip(texts, self.detector.detect_batch(texts), strict=True):
+            fresh = _outside_placeholders(text, found)
+            if not fresh:
+                results.append((text, 0))
+                continue
+            scope = self.transformer.scope()
+            scope.continue_numbering(text)
+            results.append((scope.scrub(text, fresh).text, len(fresh)))
+        return results
+
+
+def _outside_placeholders(text: str, findings: Sequence[Finding]) -> list[Finding]:
+    """The pieces of each finding that do not overlap a placeholder and hold a letter or
+    digit (a bare bracket next to a placeholder is not worth replacing)."""
+    protected = [m.span() for m in PLACEHOLDER_RE.finditer(text)]
+    pieces: list[Finding] = []
+    for f in findings:
+        start = f.start
+        for p_start, p_end in protected:
+            if p_end <= start or p_start >= f.end:
+                continue
+            if p_start > start:
+                pieces.append(_piece(f, start, p_start))
+            start = max(start, p_end)
+        if start < f.end:
+            pieces.append(_piece(f, start, f.end))
+    return [p for p in pieces if any(ch.isalnum() for ch in text[p.start : p.end])]
+
+
+def _piece(f: Finding, start: int, end: int) -> Finding:
+    return Finding(f.entity_type, start, end, f.score, f.detector, f.rule_id)

@@ -17,7 +17,6 @@ placeholders in a reply; nothing here stores or logs them.
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -62,6 +61,7 @@ ID_LIKE = frozenset(
 PLACEHOLDER_RE = re.compile(
     r"<[A-Z][A-Z0-9_]*_[0-9]+>|<[A-Z][A-Z0-9_]*:k[0-9]+:[a-z2-7]{26}>|<REDACTED>"
 )
+_NUMBERED = re.compile(r"<([A-Z][A-Z0-9_]*)_([0-9]+)>")
 _DIGIT_TYPES = frozenset(
     {"PHONE_NUMBER", "CREDIT_CARD", "CN_RESIDENT_ID", "US_SSN", "US_ITIN", "UK_NHS", "IBAN_CODE"}
 )
@@ -150,6 +150,13 @@ class Scope:
         """Placeholder → original value. Memory only: for restoring values in a reply."""
         return self._originals
 
+    def continue_numbering(self, text: str) -> None:
+        """Number new placeholders after those already in ``text`` (used by the re-scan, so
+        a newly found value never reuses a number that stands for another one)."""
+        for match in _NUMBERED.finditer(text):
+            entity_type, n = match.group(1), int(match.group(2))
+            self._counters[entity_type] = max(self._counters.get(entity_type, 0), n)
+
     def placeholder(self, entity_type: str, value: str) -> str:
         key = (entity_type, canonical_value(entity_type, value))
         token = self._numbers.get(key)
@@ -222,8 +229,7 @@ class Transformer:
 
     def pseudonym(self, entity_type: str, value: str, kid: str | None = None) -> tuple[str, str]:
         message = entity_type.encode() + b"\x00" + canonical_value(entity_type, value).encode()
-        kid, digest = self.keyring.mac("pseudonym", message, kid)
-        token = base64.b32encode(digest[:17]).decode().lower().rstrip("=")[:26]
+        kid, token = self.keyring.token("pseudonym", message, kid)
         return f"<{entity_type}:{kid}:{token}>", kid
 
     def apply(

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import os
 import random
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +40,37 @@ def _rules_detector() -> PresidioDetector:
 def _rng(request: pytest.FixtureRequest) -> random.Random:
     """A generator seeded by the test's name: fresh canaries per test, reproducible runs."""
     return random.Random(request.node.nodeid)
+
+
+@pytest.fixture(name="pg_url")
+def _pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test (dropped afterwards)."""
+    from sqlalchemy.engine import make_url
+
+    from privlog.store.database import make_engine, normalise_url
+
+    base = os.environ.get("PRIVLOG_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("PRIVLOG_TEST_DATABASE_URL is not set: PostgreSQL tests need a server")
+    name = f"privlog_t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(normalise_url(base)).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(name="sqlite_url")
+def _sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'privlog.db'}"
+
+
+@pytest.fixture(name="db_url", params=["sqlite", "postgresql"])
+def _db_url(request: pytest.FixtureRequest) -> str:
+    """The store URL, once for SQLite and once for PostgreSQL."""
+    name = "sqlite_url" if request.param == "sqlite" else "pg_url"
+    return str(request.getfixturevalue(name))

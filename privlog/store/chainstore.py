@@ -1,0 +1,225 @@
+"""Appending to the chain and reading it back: the only code that writes privlog_records."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from privlog.errors import StoreError
+from privlog.store import chain
+from privlog.store.database import is_sqlite
+from privlog.store.migrate import current_revision, head_revision, migrate
+from privlog.store.schema import GENESIS_HASH, chain_head, checkpoints, records
+
+__all__ = ["ChainStore", "VerifyReport", "now_iso"]
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    ok: bool
+    records: int
+    last_seq: int
+    checkpoints: int
+    problem: chain.ChainProblem | None = None
+
+    def __str__(self) -> str:
+        if self.ok:
+            return (
+                f"chain intact: {self.records} records (last seq {self.last_seq}), "
+                f"{self.checkpoints} signed checkpoints verified"
+            )
+        return f"chain BROKEN at {self.problem}"
+
+
+class ChainStore:
+    """One database's chain. Thread-compatible: use one instance per writer thread."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        signer: chain.Signer | None = None,
+        *,
+        checkpoint_every: int = 1_000,
+        checkpoint_interval: float = 60.0,
+        auto_migrate: bool | None = None,
+    ) -> None:
+        self.engine = engine
+        self.signer = signer
+        self.checkpoint_every = checkpoint_every
+        self.checkpoint_interval = checkpoint_interval
+        self._auto_migrate = is_sqlite(engine) if auto_migrate is None else auto_migrate
+        self._ready = False
+
+    def __repr__(self) -> str:
+        return f"ChainStore(dialect={self.engine.dialect.name!r})"
+
+    def ensure_ready(self) -> None:
+        """Upgrade an embedded SQLite store; check that PostgreSQL was upgraded."""
+        if self._ready:
+            return
+        if self._auto_migrate:
+            migrate(self.engine)
+        else:
+            with self.engine.connect() as conn:
+                found = current_revision(conn)
+            if found != head_revision():
+                raise StoreError(
+                    f"the privlog tables are at revision {found or 'none'}, not "
+                    f"{head_revision()}; run: privlog db upgrade"
+                )
+        self._ready = True
+
+    # --- writing -------------------------------------------------------------------------
+
+    def append(self, payloads: Sequence[Mapping[str, Any]]) -> int:
+        """Append payloads to the chain in one transaction; return the new head's seq.
+
+        Writers in any number of processes serialise on the head row (row lock on
+        PostgreSQL, BEGIN IMMEDIATE on SQLite), so sequence numbers never have gaps.
+        """
+        self.ensure_ready()
+        with self.engine.begin() as conn:
+            head = conn.execute(
+                select(chain_head.c.seq, chain_head.c.entry_hash)
+                .where(chain_head.c.id == 1)
+                .with_for_update()
+            ).one()
+            seq, prev = int(head.seq), str(head.entry_hash)
+            rows = []
+            for payload in payloads:
+                seq += 1
+                salt = chain.new_salt()
+                digest = chain.payload_hash(salt, payload)
+                entry = chain.entry_hash(seq, prev, digest)
+                rows.append(
+                    {
+                        **{name: payload.get(name) for name in chain.PAYLOAD_COLUMNS},
+                        "seq": seq,
+                        "payload_salt": salt,
+                        "payload_hash": digest,
+                        "prev_hash": prev,
+                        "entry_hash": entry,
+                    }
+                )
+                prev = entry
+            if rows:
+                conn.execute(insert(records), rows)
+                conn.execute(
+                    update(chain_head).where(chain_head.c.id == 1).values(seq=seq, entry_hash=prev)
+                )
+                self._maybe_checkpoint(conn, seq, prev)
+        return seq
+
+    def _maybe_checkpoint(self, conn: Connection, seq: int, entry: str) -> None:
+        if self.signer is None:
+            return
+        last = conn.execute(
+            select(checkpoints.c.seq, checkpoints.c.ts).order_by(checkpoints.c.seq.desc()).limit(1)
+        ).first()
+        now = now_iso()
+        if last is not None:
+            age = dt.datetime.fromisoformat(now) - dt.datetime.fromisoformat(last.ts)
+            if seq - last.seq < self.checkpoint_every and (
+                age.total_seconds() < self.checkpoint_interval
+            ):
+                return
+        conn.execute(
+            insert(checkpoints).values(
+                seq=seq,
+                ts=now,
+                entry_hash=entry,
+                key_id=self.signer.key_id,
+                public_key=self.signer.public_key,
+                signature=self.signer.sign(seq, entry, now),
+            )
+        )
+
+    # --- reading and verifying -----------------------------------------------------------
+
+    def iter_rows(self, conn: Connection, page: int = 2_000) -> Iterator[Mapping[str, Any]]:
+        after = 0
+        while True:
+            batch = (
+                conn.execute(
+                    select(records).where(records.c.seq > after).order_by(records.c.seq).limit(page)
+                )
+                .mappings()
+                .all()
+            )
+            if not batch:
+                return
+            yield from (dict(row) for row in batch)
+            after = int(batch[-1]["seq"])
+
+    def verify(self, trusted_keys: Mapping[str, str] | None = None) -> VerifyReport:
+        """Check the whole chain, the head row and every checkpoint.
+
+        ``trusted_keys`` maps checkpoint key ids to Ed25519 public keys (hex) obtained out of
+        band (the key ring, or an exported public key). Without it the keys recorded with
+        the checkpoints are used, which proves integrity only against someone who cannot
+        also rewrite the checkpoint table.
+        """
+        with self.engine.connect() as conn:
+            last_seq, last_hash, count = 0, GENESIS_HASH, 0
+            hashes: dict[int, str] = {}
+            marks = {
+                int(row.seq): row
+                for row in conn.execute(select(checkpoints).order_by(checkpoints.c.seq))
+            }
+            for item in chain.verify_rows(self.iter_rows(conn)):
+                if isinstance(item, chain.ChainProblem):
+                    return VerifyReport(False, count, last_seq, 0, item)
+                last_seq, last_hash = item
+                count += 1
+                if last_seq in marks:
+                    hashes[last_seq] = last_hash
+            head = conn.execute(select(chain_head).where(chain_head.c.id == 1)).first()
+            if head is None:
+                return VerifyReport(
+                    False, count, last_seq, 0, chain.ChainProblem(last_seq + 1, "head row missing")
+                )
+            if int(head.seq) != last_seq or head.entry_hash != last_hash:
+                problem = chain.ChainProblem(
+                    min(int(head.seq), last_seq) + 1,
+                    f"head says seq {head.seq} but the chain ends at {last_seq} (truncated or "
+                    "rows appended without the head)",
+                )
+                return VerifyReport(False, count, last_seq, 0, problem)
+            for seq, mark in marks.items():
+                key = (trusted_keys or {}).get(mark.key_id, mark.public_key)
+                if trusted_keys is not None and mark.key_id not in trusted_keys:
+                    reason = f"checkpoint signed by unknown key {mark.key_id}"
+                elif seq > last_seq:
+                    reason = f"checkpoint at {seq} is beyond the end of the chain (tail cut off)"
+                elif hashes.get(seq) != mark.entry_hash:
+                    reason = "record differs from the signed checkpoint"
+                elif not chain.verify_signature(key, mark.signature, seq, mark.entry_hash, mark.ts):
+                    reason = "checkpoint signature is invalid"
+                else:
+                    continue
+                problem = chain.ChainProblem(min(seq, last_seq + 1), reason)
+                return VerifyReport(False, count, last_seq, 0, problem)
+        return VerifyReport(True, count, last_seq, len(marks))
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(records)).scalar_one())
+
+
+def summary_payload(stats: Mapping[str, Any]) -> dict[str, Any]:
+    """A chained summary entry: the writer's counters, nothing about any request."""
+    return {
+        "kind": "summary",
+        "ts": now_iso(),
+        "route": "privlog:summary",
+        "details": json.dumps(dict(stats), sort_keys=True),
+    }

@@ -1,0 +1,74 @@
+"""The tables privlog owns. Every name starts with ``privlog_``; nothing else is touched."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+__all__ = ["GENESIS_HASH", "chain_head", "checkpoints", "metadata", "records"]
+
+GENESIS_HASH = "0" * 64
+
+metadata = MetaData()
+
+# Times are ISO-8601 UTC strings of one fixed width: they sort as text, compare across
+# databases, and hash to the same bytes after a round trip (a DateTime column would not).
+records = Table(
+    "privlog_records",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(16), nullable=False),
+    Column("ts", String(32), nullable=False, index=True),
+    Column("tenant", String(128), index=True),
+    Column("route", String(512)),
+    Column("method", String(16)),
+    Column("status", Integer),
+    Column("service", String(128)),
+    Column("subject_token", String(64), index=True),
+    Column("session_token", String(64)),
+    Column("client_net", String(64)),
+    Column("input_chars", Integer),
+    Column("entity_counts", Text),
+    Column("text", Text),
+    Column("outcome", String(16)),
+    Column("flags", String(128)),
+    Column("policy_version", String(64)),
+    Column("detector_version", String(256)),
+    Column("legal_basis", String(64)),
+    Column("retention_class", String(64)),
+    Column("expires_at", String(32), index=True),
+    Column("rescan_hits", Integer),
+    Column("details", Text),
+    Column("erased_at", String(32)),
+    Column("payload_salt", String(32), nullable=False),
+    Column("payload_hash", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+)
+
+# One row (id = 1): the chain's newest sequence number and hash. Writers lock it to append.
+chain_head = Table(
+    "privlog_chain_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+)
+
+checkpoints = Table(
+    "privlog_checkpoints",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("ts", String(32), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("public_key", String(64), nullable=False),
+    Column("signature", String(128), nullable=False),
+)

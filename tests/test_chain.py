@@ -1,0 +1,200 @@
+"""The hash chain on SQLite and PostgreSQL: appends, checkpoints, and every tampering."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, insert, select, update
+
+from privlog import cli
+from privlog.store.chain import entry_hash, payload_hash
+from privlog.store.chainstore import ChainStore
+from privlog.store.schema import chain_head, checkpoints, records
+from tests.storetools import payload, signer, store
+
+
+def _fill(cs: ChainStore, n: int, batch: int = 50) -> None:
+    for start in range(0, n, batch):
+        cs.append([payload(i) for i in range(start, min(n, start + batch))])
+
+
+class TestAppend:
+    def test_gapless_sequence_and_intact_chain(self, db_url: str) -> None:
+        """Appended records get 1..n with no gap, and the chain verifies with checkpoints."""
+        cs = store(db_url, checkpoint_every=100)
+        _fill(cs, 450)
+        with cs.engine.connect() as conn:
+            seqs = [r.seq for r in conn.execute(select(records.c.seq).order_by(records.c.seq))]
+            marks = conn.execute(select(checkpoints.c.seq)).scalars().all()
+        assert seqs == list(range(1, 451))
+        marks = sorted(marks)
+        assert marks[0] == 50  # the first append has no earlier checkpoint to be near
+        assert all(b - a >= 100 for a, b in zip(marks, marks[1:], strict=False))
+        assert len(marks) >= 4
+        report = cs.verify()
+        assert report.ok, str(report)
+        assert report.records == 450
+        cs.engine.dispose()
+
+    def test_checkpoints_name_an_exportable_public_key(self, db_url: str) -> None:
+        """Checkpoints verify against the signer's public key and fail against another."""
+        sign = signer()
+        cs = store(db_url, sign, checkpoint_every=10)
+        _fill(cs, 30, batch=10)
+        assert cs.verify({"k1": sign.public_key}).ok
+        report = cs.verify({"k1": signer().public_key})
+        assert not report.ok
+        assert "signature" in str(report)
+        cs.engine.dispose()
+
+
+def _tamper_edit(cs: ChainStore) -> int:
+    with cs.engine.begin() as conn:
+        conn.execute(update(records).where(records.c.seq == 37).values(text='{"prompt": "edited"}'))
+    return 37
+
+
+def _tamper_delete(cs: ChainStore) -> int:
+    with cs.engine.begin() as conn:
+        conn.execute(delete(records).where(records.c.seq == 50))
+    return 50
+
+
+def _tamper_reorder(cs: ChainStore) -> int:
+    with cs.engine.begin() as conn:
+        a = dict(conn.execute(select(records).where(records.c.seq == 60)).mappings().one())
+        b = dict(conn.execute(select(records).where(records.c.seq == 61)).mappings().one())
+        conn.execute(delete(records).where(records.c.seq.in_([60, 61])))
+        a["seq"], b["seq"] = 61, 60
+        conn.execute(insert(records), [b, a])
+    return 60
+
+
+def _tamper_insert(cs: ChainStore) -> int:
+    """A forged row with consistent hashes of its own, slipped in after seq 70: the forgery
+    itself links to 70, so the break shows at the next genuine record (72)."""
+    with cs.engine.begin() as conn:
+        rows = [
+            dict(r)
+            for r in conn.execute(
+                select(records).where(records.c.seq > 70).order_by(records.c.seq.desc())
+            ).mappings()
+        ]
+        conn.execute(delete(records).where(records.c.seq > 70))
+        prev = conn.execute(select(records.c.entry_hash).where(records.c.seq == 70)).scalar_one()
+        forged = {**rows[-1], **payload(999, "forged entry")}
+        forged["seq"] = 71
+        forged["prev_hash"] = prev
+        forged["payload_hash"] = payload_hash(forged["payload_salt"], forged)
+        forged["entry_hash"] = entry_hash(71, prev, forged["payload_hash"])
+        for row in rows:
+            row["seq"] += 1
+        conn.execute(insert(records), [forged, *rows])
+        conn.execute(update(chain_head).values(seq=chain_head.c.seq + 1))
+    return 72
+
+
+def _tamper_truncate(cs: ChainStore) -> int:
+    """The last records deleted and the head rewritten to match: only checkpoints tell."""
+    with cs.engine.begin() as conn:
+        conn.execute(delete(records).where(records.c.seq > 80))
+        last = conn.execute(select(records.c.entry_hash).where(records.c.seq == 80)).scalar_one()
+        conn.execute(update(chain_head).values(seq=80, entry_hash=last))
+    return 81
+
+
+@pytest.mark.parametrize(
+    ("tamper", "bad_seq"),
+    [
+        (_tamper_edit, 37),
+        (_tamper_delete, 50),
+        (_tamper_reorder, 60),
+        (_tamper_insert, 72),
+        (_tamper_truncate, 81),
+    ],
+    ids=["edited-field", "deleted-row", "reordered-rows", "inserted-forged-row", "truncated-tail"],
+)
+def test_verify_catches_tampering(
+    db_url: str,
+    tamper: object,
+    bad_seq: int,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`privlog verify` exits 0 on an intact chain and 1 naming the first bad record after
+    each kind of tampering."""
+    sign = signer()
+    cs = store(db_url, sign, checkpoint_every=25)
+    _fill(cs, 100, batch=25)
+    monkeypatch.setenv("PRIVLOG_DATABASE_URL", db_url)
+    args = ["verify", "--public-key", f"k1:{sign.public_key}"]
+    assert cli.main(args) == 0
+    assert "chain intact: 100 records" in capsys.readouterr().out
+    assert callable(tamper)
+    assert tamper(cs) == bad_seq
+    assert cli.main(args) == 1
+    out = capsys.readouterr().out
+    assert f"record {bad_seq}:" in out, out
+    cs.engine.dispose()
+
+
+def _writer_process(url: str, worker: int, batches: int) -> None:
+    cs = store(url)
+    for b in range(batches):
+        cs.append([payload(worker * 1000 + b * 10 + i) for i in range(10)])
+    cs.engine.dispose()
+
+
+def test_four_processes_share_one_gapless_chain(db_url: str) -> None:
+    """Four processes appending at once produce one chain, 1..n, that verifies."""
+    store(db_url).engine.dispose()  # migrate once up front
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer_process, args=(db_url, w, 20)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    cs = store(db_url)
+    report = cs.verify()
+    assert report.ok, str(report)
+    assert report.records == 4 * 20 * 10
+    cs.engine.dispose()
+
+
+def test_verify_without_database_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """verify on a missing SQLite file says so (exit 2) and does not create the file."""
+    db = tmp_path / "absent.db"
+    monkeypatch.setenv("PRIVLOG_DATABASE_URL", f"sqlite:///{db}")
+    assert cli.main(["verify"]) == 2
+    assert "no privlog database" in capsys.readouterr().err
+    assert not db.exists()
+
+
+def test_db_upgrade_command(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`privlog db upgrade` creates privlog's tables (and only those) at the head revision,
+    and the new SQLite file is readable by its owner only."""
+    import sqlite3
+    import stat
+
+    monkeypatch.setenv("PRIVLOG_DATABASE_URL", sqlite_url)
+    assert cli.main(["db", "upgrade"]) == 0
+    assert "revision 0001" in capsys.readouterr().out
+    path = Path(sqlite_url.removeprefix("sqlite:///"))
+    tables = {
+        r[0]
+        for r in sqlite3.connect(path).execute("select name from sqlite_master where type='table'")
+    }
+    assert tables == {
+        "privlog_records",
+        "privlog_chain_head",
+        "privlog_checkpoints",
+        "privlog_alembic_version",
+    }
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
