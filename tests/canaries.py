@@ -103,10 +103,14 @@ def forms(value: str) -> Iterator[str]:
     """Every form of ``value`` a leak could take (canaries.md: hunt in several forms)."""
     nfkc = _normal(value)
     digits = "".join(ch for ch in nfkc if ch.isdigit())
+    alnum = sum(ch.isalnum() for ch in nfkc)
+    # The digits-only form means something for numeric identifiers (a phone without its
+    # dashes); the digits of an e-mail's suffix would only match random hex in hashes.
+    numeric = len(digits) >= 7 and len(digits) >= 0.6 * alnum
     yield value
     yield nfkc
     yield nfkc.lower()
-    if len(digits) >= 6:
+    if numeric:
         yield digits
     raw = nfkc.encode()
     yield base64.b64encode(raw).decode()
@@ -115,7 +119,7 @@ def forms(value: str) -> Iterator[str]:
     yield urllib.parse.quote_plus(nfkc)
     for algo in ("sha256", "md5", "sha1"):
         yield hashlib.new(algo, raw).hexdigest()
-        if digits and digits != nfkc:
+        if numeric and digits != nfkc:
             yield hashlib.new(algo, digits.encode()).hexdigest()
 
 

@@ -268,7 +268,7 @@ class RecordWriter:
             self._breaker_open = True
         log.warning(
             "privlog: the usage-record store is unavailable (%s); records are kept in memory "
-            "up to %d and dropped (counted) beyond that; retrying every %.0f s",
+            "up to %d and dropped (counted) beyond that; retrying every %g s",
             _describe(exc),
             self.settings.queue_size,
             self.settings.breaker_cooldown,
