@@ -11,12 +11,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import scan  # noqa: E402
+import store  # noqa: E402
 
 
 def main() -> None:
     results = {
         "machine": {"python": platform.python_version(), "cpu": platform.processor() or "unknown"},
-        "benchmarks": [scan.run()],
+        "benchmarks": [scan.run(), store.run()],
     }
     out = HERE / "results.json"
     out.write_text(json.dumps(results, indent=2) + "\n")

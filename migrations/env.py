@@ -6,20 +6,11 @@ compares, creates or drops tables whose names start with ``privlog_``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from privlog.store.migrate import VERSION_TABLE, include_name
 from privlog.store.schema import metadata
-
-VERSION_TABLE = "privlog_alembic_version"
-
-
-def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-    if type_ == "table":
-        return bool(name) and str(name).startswith("privlog_")
-    return True
 
 
 def _run(connection: Connection) -> None:

@@ -14,12 +14,15 @@ from privlog.errors import (
     KeyFileError,
     ModelNotInstalled,
     PrivlogError,
+    StoreError,
 )
 
 if TYPE_CHECKING:
     from privlog.config import Policy, Settings
-    from privlog.core import Privlog
+    from privlog.core import Privlog, Receipt
     from privlog.detect.findings import Finding
+    from privlog.records import UsageRecord
+    from privlog.store.migrate import migrate
     from privlog.transform import Replacement, Scrubbed
 
 __all__ = [
@@ -31,10 +34,14 @@ __all__ = [
     "Policy",
     "Privlog",
     "PrivlogError",
+    "Receipt",
     "Replacement",
     "Scrubbed",
     "Settings",
+    "StoreError",
+    "UsageRecord",
     "__version__",
+    "migrate",
 ]
 
 _LAZY = {
@@ -44,6 +51,9 @@ _LAZY = {
     "Finding": "privlog.detect.findings",
     "Replacement": "privlog.transform",
     "Scrubbed": "privlog.transform",
+    "Receipt": "privlog.core",
+    "UsageRecord": "privlog.records",
+    "migrate": "privlog.store.migrate",
 }
 
 

@@ -99,10 +99,14 @@ def test_public_api() -> None:
         "Policy",
         "Privlog",
         "PrivlogError",
+        "Receipt",
         "Replacement",
         "Scrubbed",
         "Settings",
+        "StoreError",
+        "UsageRecord",
         "__version__",
+        "migrate",
     ]
     for name in privlog.__all__:
         assert getattr(privlog, name) is not None

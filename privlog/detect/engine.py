@@ -197,6 +197,10 @@ class PresidioDetector:
             default_score_threshold=settings.score_threshold,
         )
         self._entities = list(settings.entities)
+        # spaCy does not promise thread safety for one Language object, and the record
+        # writer's re-scan runs beside request threads; detection is CPU-bound under the GIL
+        # anyway, so serialising it costs little.
+        self._lock = threading.Lock()
         self.version = (
             f"privlog/{__version__} presidio/{version('presidio-analyzer')} model/{settings.model}"
         )
@@ -208,17 +212,18 @@ class PresidioDetector:
         """Detect in many texts at once; spaCy sees them as one ``nlp.pipe`` stream."""
         windows = list(self._plan(texts))
         found: list[dict[tuple[str, int, int], Finding]] = [{} for _ in texts]
-        artifacts = self._nlp_engine.process_batch(
-            [w.norm.text[w.offset : w.end] for w in windows],
-            "en",
-            batch_size=self.settings.batch_size,
-        )
-        for window, (window_text, nlp_artifacts) in zip(windows, artifacts, strict=True):
-            for finding in self._analyze(window, window_text, nlp_artifacts):
-                key = (finding.entity_type, finding.start, finding.end)
-                kept = found[window.index].get(key)
-                if kept is None or kept.score < finding.score:
-                    found[window.index][key] = finding
+        with self._lock:
+            artifacts = self._nlp_engine.process_batch(
+                [w.norm.text[w.offset : w.end] for w in windows],
+                "en",
+                batch_size=self.settings.batch_size,
+            )
+            for window, (window_text, nlp_artifacts) in zip(windows, artifacts, strict=True):
+                for finding in self._analyze(window, window_text, nlp_artifacts):
+                    key = (finding.entity_type, finding.start, finding.end)
+                    kept = found[window.index].get(key)
+                    if kept is None or kept.score < finding.score:
+                        found[window.index][key] = finding
         return [sorted(f.values(), key=lambda f: (f.start, f.end)) for f in found]
 
     def _plan(self, texts: Iterable[str]) -> Iterator[_Window]:

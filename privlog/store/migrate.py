@@ -7,9 +7,16 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, column, inspect, select, table
 
-__all__ = ["VERSION_TABLE", "current_revision", "head_revision", "migrate"]
+__all__ = ["VERSION_TABLE", "current_revision", "head_revision", "include_name", "migrate"]
 
 VERSION_TABLE = "privlog_alembic_version"
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's filter: privlog compares, creates and drops only ``privlog_*`` tables."""
+    if type_ == "table":
+        return bool(name) and str(name).startswith("privlog_")
+    return True
 
 
 def _config() -> object:
