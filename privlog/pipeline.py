@@ -62,7 +62,8 @@ class Pipeline:
                 continue
             scope = self.transformer.scope()
             scope.continue_numbering(text)
-            results.append((scope.scrub(text, fresh).text, len(fresh)))
+            scrubbed = scope.scrub(text, fresh)
+            results.append((scrubbed.text, len(scrubbed.replacements)))
         return results
 
 

@@ -46,6 +46,9 @@ ID_LIKE = frozenset(
     {
         "CN_RESIDENT_ID",
         "CN_PASSPORT",
+        "CN_TRAVEL_PERMIT",
+        "CN_USCC",
+        "SECRET",
         "US_SSN",
         "US_ITIN",
         "US_PASSPORT",

@@ -134,3 +134,50 @@ def find_leaks(haystack: str | bytes, values: Iterable[str]) -> list[str]:
                 leaks.append(value)
                 break
     return leaks
+
+
+_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_ZH_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹"
+_ZH_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏"
+_ZH_PLACES = (
+    ("北京市", "朝阳区", "建国路"),
+    ("上海市", "浦东新区", "世纪大道"),
+    ("广东省广州市", "天河区", "体育西路"),
+    ("浙江省杭州市", "西湖区", "文三路"),
+    ("四川省成都市", "武侯区", "人民南路"),
+)
+_STREETS = ("Baker", "Maple", "Oak", "Church", "Victoria", "Elm", "Highland", "Mill")
+_CITIES = ("London", "Leeds", "Boston", "Denver", "Dublin", "Bristol")
+_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def uscc(rng: random.Random) -> str:
+    body = rng.choice("9") + rng.choice("123") + f"{rng.randrange(110000, 660000):06d}"
+    body += "".join(rng.choice(_USCC_CHARS) for _ in range(9))
+    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(body, _USCC_WEIGHTS, strict=True))
+    return body + _USCC_CHARS[(31 - total % 31) % 31]
+
+
+def contextual_canaries(rng: random.Random) -> list[tuple[Canary, str]]:
+    """Canaries that need their context to be identifiable, each with a sentence that gives
+    it (a name after "my name is", a passport number after 护照号, ...)."""
+    first = pronounceable(rng)
+    last = pronounceable(rng) + rng.choice(["son", "ova", "elli", "ström"])
+    zh_name = rng.choice(_ZH_SURNAMES) + "".join(rng.sample(_ZH_GIVEN, rng.choice([1, 2])))
+    province, district, road = rng.choice(_ZH_PLACES)
+    zh_address = f"{province}{district}{road}{rng.randrange(1, 300)}号"
+    en_address = f"{rng.randrange(1, 999)} {rng.choice(_STREETS)} Street, {rng.choice(_CITIES)}"
+    openai = "sk-" + "".join(rng.choice(_ALNUM) for _ in range(32))
+    aws = "AKIA" + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
+    passport = rng.choice("EG") + f"{rng.randrange(10**8):08d}"
+    return [
+        (Canary("person_en", f"{first} {last}"), "Hello, my name is {} and I need help."),
+        (Canary("person_zh", zh_name), "你好，我叫{}，想咨询一下。"),
+        (Canary("address_en", en_address), "Please ship it to {} by Monday."),
+        (Canary("address_zh", zh_address), "我住在{}，快递一直没到。"),
+        (Canary("secret_openai", openai), "my key is {} why does it fail"),
+        (Canary("secret_aws", aws), "aws access key id {}"),
+        (Canary("cn_uscc", uscc(rng)), "公司统一社会信用代码{}。"),
+        (Canary("cn_passport", passport), "我的护照号{}，请核对"),
+    ]

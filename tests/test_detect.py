@@ -14,7 +14,15 @@ from privlog.detect import DetectionSettings
 from privlog.detect.engine import PresidioDetector, pip_name_for_model
 from privlog.errors import ConfigError, ModelNotInstalled
 from privlog.transform import resolve_overlaps
-from tests.canaries import cn_mobile, cn_resident_id, cn_resident_id_bad_check, email, unionpay
+from tests.canaries import (
+    cn_mobile,
+    cn_resident_id,
+    cn_resident_id_bad_check,
+    contextual_canaries,
+    email,
+    unionpay,
+    uscc,
+)
 from tests.canaries import fixed_format_canaries as fixed_canaries
 
 _EN_TEMPLATES = (
@@ -210,11 +218,81 @@ class TestMixedScript:
         spans = [
             (text[f.start : f.end], f.entity_type) for f in resolve_overlaps(detector.detect(text))
         ]
-        assert spans == [(mobile, "PHONE_NUMBER"), (mail, "EMAIL_ADDRESS")]
+        assert spans == [("张伟", "PERSON"), (mobile, "PHONE_NUMBER"), (mail, "EMAIL_ADDRESS")]
 
     def test_readme_example(self) -> None:
         """The README's Python example prints what the README says it prints."""
         from privlog import Privlog
 
         result = Privlog.from_env().scan("我叫张伟，手机号13800138000。Mail john.smith@example.com")
-        assert result.text == "我叫张伟，手机号<PHONE_NUMBER_1>。Mail <EMAIL_ADDRESS_1>"
+        assert result.text == "我叫<PERSON_1>，手机号<PHONE_NUMBER_1>。Mail <EMAIL_ADDRESS_1>"
+
+
+class TestContextualKinds:
+    def test_each_contextual_canary_kind_is_caught(
+        self, detector: PresidioDetector, rng: random.Random
+    ) -> None:
+        """Names, addresses, secrets, USCCs and passport numbers in the sentences that make
+        them identifiable are covered completely (200 fresh values of each kind)."""
+        for _ in range(200):
+            for canary, sentence in contextual_canaries(rng):
+                text = sentence.format(canary.value)
+                start = text.index(canary.value)
+                found = detector.detect(text)
+                assert _covered(found, start, start + len(canary.value)), (canary.kind, text)
+
+    def test_uscc_check_character(
+        self, rules_detector: PresidioDetector, rng: random.Random
+    ) -> None:
+        """A USCC with a valid mod-31 check character is found; with a wrong one it is not."""
+        for _ in range(50):
+            good = uscc(rng)
+            bad = good[:-1] + ("0" if good[-1] != "0" else "1")
+            found = resolve_overlaps(rules_detector.detect(f"代码{good}"))
+            assert [(f.entity_type, f.start, f.end) for f in found] == [("CN_USCC", 2, 20)]
+            assert "CN_USCC" not in {f.entity_type for f in rules_detector.detect(f"代码{bad}")}
+
+    def test_passport_needs_its_context_word(self, rules_detector: PresidioDetector) -> None:
+        """A letter and eight digits is a passport number only after a passport word."""
+        for text in ("护照号码E12345678", "passport: G87654321"):
+            found = resolve_overlaps(rules_detector.detect(text))
+            assert [f.entity_type for f in found] == ["CN_PASSPORT"], text
+        found = rules_detector.detect("part number E12345678 is out of stock")
+        assert "CN_PASSPORT" not in {f.entity_type for f in found}
+
+    @pytest.mark.parametrize(
+        "secret",
+        [
+            "sk-proj-" + "a1B2" * 10,
+            "sk-ant-api03-" + "Zx9_" * 10,
+            "AKIA" + "ABCDEFGHIJKLMNOP",
+            "ghp_" + "a" * 36,
+            "xoxb-1234567890-abcdefghij",
+            "AIza" + "B" * 35,
+            "sk_live_" + "c" * 24,
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\n-----END RSA PRIVATE KEY-----",
+        ],
+        ids=["openai", "anthropic", "aws", "github", "slack", "google", "stripe", "jwt", "pem"],
+    )
+    def test_secrets(self, rules_detector: PresidioDetector, secret: str) -> None:
+        """Vendor API keys, cloud keys, tokens and private keys are SECRET, even glued to
+        Chinese text."""
+        text = f"我的密钥{secret}请保密"
+        start = text.index(secret)
+        found = [f for f in rules_detector.detect(text) if f.entity_type == "SECRET"]
+        assert _covered(found, start, start + len(secret))
+
+    def test_chinese_address_is_one_span(self, detector: PresidioDetector) -> None:
+        """Province, district, road and house number become one LOCATION, so the house
+        number never survives on its own."""
+        text = "我住在北京市朝阳区建国路88号，谢谢"
+        spans = [
+            (text[f.start : f.end], f.entity_type) for f in resolve_overlaps(detector.detect(text))
+        ]
+        assert spans == [("北京市朝阳区建国路88号", "LOCATION")]
+
+    def test_district_is_not_a_person(self, detector: PresidioDetector) -> None:
+        """Words jieba tags as names but that end like a place (高新区) are places."""
+        text = "我们公司在高新区，马上就到。"
+        assert {f.entity_type for f in detector.detect(text)} == {"LOCATION"}

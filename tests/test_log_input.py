@@ -23,10 +23,10 @@ from privlog.store.schema import records
 from tests.canaries import (
     cn_mobile,
     cn_resident_id,
+    contextual_canaries,
     email,
     find_leaks,
     fixed_format_canaries,
-    pronounceable,
 )
 
 
@@ -172,25 +172,30 @@ def test_rescan_catches_what_the_first_pass_missed(
     assert find_leaks(stored, [rid, mobile]) == []
     assert "<CN_RESIDENT_ID_1>" in stored
     assert "<PHONE_NUMBER_7>" in stored
-    assert row["rescan_hits"] == 1
+    assert row["rescan_hits"] == 1, stored
     assert pl.stats()["rescan_hits"] == 1
     pl.close()
 
 
 def _canary_prompts(rng: random.Random, n: int) -> tuple[list[str], list[str]]:
+    """Every canary kind of canaries.md: two fixed-format ones per prompt, plus one that
+    needs its context (a name, an address, a secret, a USCC, a passport number)."""
     templates = [
-        "Hi, I'm John {name}. {0} and {1}, please.",
-        "我的信息：{0}，另外{1}。谢谢",
-        "Contact: {0}; backup {1}",
-        "请联系{0}或者{1}",
+        "Dear support, {0} and {1}, please. {ctx}",
+        "我的信息：{0}，另外{1}。{ctx}",
+        "Contact: {0}; backup {1}. {ctx}",
+        "请联系{0}或者{1}。{ctx}",
     ]
     prompts, planted = [], []
     for i in range(n):
-        canaries = fixed_format_canaries(rng)
-        a, b = rng.sample(canaries, 2)
-        name = pronounceable(rng)
-        prompts.append(templates[i % len(templates)].format(a.value, b.value, name=name))
-        planted += [a.value, b.value]
+        a, b = rng.sample(fixed_format_canaries(rng), 2)
+        contextual, sentence = rng.choice(contextual_canaries(rng))
+        prompts.append(
+            templates[i % len(templates)].format(
+                a.value, b.value, ctx=sentence.format(contextual.value)
+            )
+        )
+        planted += [a.value, b.value, contextual.value]
     return prompts, planted
 
 
@@ -198,7 +203,7 @@ def _canary_prompts(rng: random.Random, n: int) -> tuple[list[str], list[str]]:
 def test_canaries_never_reach_the_database_files(
     db_url: str, tmp_path: Path, rng: random.Random
 ) -> None:
-    """1,000 recorded inputs carrying fresh canaries of every fixed-format kind: none of
+    """1,000 recorded inputs carrying fresh canaries of every kind in canaries.md: none of
     them, in any hunted form (plain, digits, base64, hex, URL-encoded, unkeyed hashes),
     appears in the SQLite main/WAL/journal files or in a pg_dump of the database."""
     if not db_url.startswith("sqlite"):

@@ -51,13 +51,14 @@ def fixed(score: float) -> Scorer:
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """One pattern for one entity type. ``group`` selects the part of the match to report."""
+    """One pattern for one entity type. ``group`` selects the part of the match to report;
+    ``None`` reports the first group that took part in the match (for alternations)."""
 
     rule_id: str
     entity_type: str
     pattern: re.Pattern[str]
     scorer: Scorer
-    group: int = 0
+    group: int | None = 0
 
 
 class RuleRecognizer(LocalRecognizer):
@@ -89,7 +90,10 @@ class RuleRecognizer(LocalRecognizer):
                 score = rule.scorer(match)
                 if score is None:
                     continue
-                start, end = match.span(rule.group)
+                group = rule.group
+                if group is None:
+                    group = next(i for i, g in enumerate(match.groups(), 1) if g is not None)
+                start, end = match.span(group)
                 results.append(
                     make_result(
                         self._source,

@@ -8,6 +8,7 @@ __all__ = [
     "CN_PROVINCE_CODES",
     "cn_resident_id_plausible",
     "cn_resident_id_valid",
+    "cn_uscc_valid",
     "digits_only",
     "luhn_valid",
 ]
@@ -76,3 +77,17 @@ def cn_resident_id_valid(value: str, today: _dt.date | None = None) -> bool:
             return False
         return _real_date(1900 + int(code[6:8]), int(code[8:10]), int(code[10:12]), today)
     return False
+
+
+_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def cn_uscc_valid(value: str) -> bool:
+    """GB 32100-2015 Unified Social Credit Code: 18 characters from a 31-character set,
+    the last a mod-31 check character over the first 17."""
+    code = value.upper()
+    if len(code) != 18 or any(ch not in _USCC_CHARS for ch in code):
+        return False
+    total = sum(_USCC_CHARS.index(ch) * w for ch, w in zip(code[:17], _USCC_WEIGHTS, strict=True))
+    return _USCC_CHARS[(31 - total % 31) % 31] == code[17]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from privlog.detect.base import Rule, RuleRecognizer
-from privlog.detect.checks import cn_resident_id_plausible, cn_resident_id_valid
+from privlog.detect.checks import cn_resident_id_plausible, cn_resident_id_valid, cn_uscc_valid
 
 __all__ = ["cn_recognizers"]
 
@@ -26,6 +26,39 @@ _MOBILE = re.compile(
 )
 
 
+_USCC = re.compile(
+    r"(?<![0-9A-Za-z])[0-9A-HJ-NP-RTUWXY][0-9][0-9]{6}[0-9A-HJ-NP-RTUWXY]{10}(?![0-9A-Za-z])"
+)
+_PASSPORT = re.compile(
+    r"(?<![0-9A-Za-z])(?:[EGDSPH][0-9]{8}|E[A-HJ-NP-Z][0-9]{7})(?![0-9A-Za-z])", re.I
+)
+_PASSPORT_CONTEXT = re.compile(r"护照|passport|证件", re.I)
+_PERMIT = re.compile(
+    r"(?<![0-9A-Za-z])(?:[HM][0-9]{8,10}|[0-9]{8}|[CT][0-9]{8})(?![0-9A-Za-z])", re.I
+)
+_PERMIT_CONTEXT = re.compile(r"通行证|回乡证|台胞证|往来|permit", re.I)
+_CONTEXT_WINDOW = 24
+
+
+def _has_context(match: re.Match[str], context: re.Pattern[str]) -> bool:
+    before = match.string[max(0, match.start() - _CONTEXT_WINDOW) : match.start()]
+    return context.search(before) is not None
+
+
+def _uscc(match: re.Match[str]) -> float | None:
+    return 1.0 if cn_uscc_valid(match.group()) else None
+
+
+def _passport(match: re.Match[str]) -> float | None:
+    # Letter + 8 digits is also a part number or an order id: only a nearby word makes it
+    # a passport.
+    return 0.85 if _has_context(match, _PASSPORT_CONTEXT) else None
+
+
+def _permit(match: re.Match[str]) -> float | None:
+    return 0.85 if _has_context(match, _PERMIT_CONTEXT) else None
+
+
 def _resident_id_18(match: re.Match[str]) -> float | None:
     if cn_resident_id_valid(match.group()):
         return 1.0
@@ -37,8 +70,7 @@ def _resident_id_18(match: re.Match[str]) -> float | None:
 
 def _resident_id_15(match: re.Match[str]) -> float | None:
     # The pre-1999 form has no check digit: without a context word it is just a number.
-    before = match.string[max(0, match.start() - 24) : match.start()]
-    if _ID_CONTEXT.search(before) and cn_resident_id_valid(match.group()):
+    if _has_context(match, _ID_CONTEXT) and cn_resident_id_valid(match.group()):
         return 0.9
     return None
 
@@ -56,6 +88,18 @@ def cn_recognizers() -> list[RuleRecognizer]:
                 Rule("cn_resident_id.15", "CN_RESIDENT_ID", _RESIDENT_ID_15, _resident_id_15),
             ],
             context=["身份证", "identity", "id"],
+        ),
+        RuleRecognizer(
+            "privlog.cn_uscc",
+            [Rule("cn_uscc", "CN_USCC", _USCC, _uscc)],
+            context=["信用代码", "统一社会信用代码", "credit code"],
+        ),
+        RuleRecognizer(
+            "privlog.cn_travel_documents",
+            [
+                Rule("cn_passport", "CN_PASSPORT", _PASSPORT, _passport),
+                Rule("cn_travel_permit", "CN_TRAVEL_PERMIT", _PERMIT, _permit),
+            ],
         ),
         RuleRecognizer(
             "privlog.cn_mobile",

@@ -67,7 +67,17 @@ _PRESIDIO_ENTITIES = {
     "MAC_ADDRESS": "MacAddressRecognizer",
 }
 _OWN_ENTITIES = frozenset(
-    {"EMAIL_ADDRESS", "CREDIT_CARD", "PHONE_NUMBER", "CN_RESIDENT_ID", "IP_ADDRESS"}
+    {
+        "EMAIL_ADDRESS",
+        "CREDIT_CARD",
+        "PHONE_NUMBER",
+        "CN_RESIDENT_ID",
+        "CN_USCC",
+        "CN_PASSPORT",
+        "CN_TRAVEL_PERMIT",
+        "IP_ADDRESS",
+        "SECRET",
+    }
 )
 KNOWN_ENTITIES = frozenset(_PRESIDIO_ENTITIES) | _OWN_ENTITIES | _NER_ENTITIES
 
@@ -137,10 +147,19 @@ def _build_recognizers(settings: DetectionSettings) -> list[Any]:
     from presidio_analyzer import predefined_recognizers as pr
 
     from privlog.detect.cn import cn_recognizers
+    from privlog.detect.en import english_recognizers
     from privlog.detect.generic import generic_recognizers
+    from privlog.detect.secrets import secret_recognizers
+    from privlog.detect.zh import ChineseNameRecognizer
 
     wanted = set(settings.entities)
-    recognizers: list[Any] = [*generic_recognizers(settings.phone_regions), *cn_recognizers()]
+    recognizers: list[Any] = [
+        *generic_recognizers(settings.phone_regions),
+        *cn_recognizers(),
+        *secret_recognizers(),
+        *english_recognizers(),
+        ChineseNameRecognizer(),
+    ]
     for entity, class_name in _PRESIDIO_ENTITIES.items():
         if entity in wanted:
             recognizers.append(getattr(pr, class_name)(supported_language="en"))
