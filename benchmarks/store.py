@@ -17,7 +17,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,13 +26,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from sqlalchemy import insert  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from privlog.store.chain import PAYLOAD_COLUMNS, Signer  # noqa: E402
 from privlog.store.chainstore import ChainStore  # noqa: E402
-from privlog.store.database import make_engine, normalise_url  # noqa: E402
+from privlog.store.database import make_engine  # noqa: E402
 from privlog.store.schema import records  # noqa: E402
-from tests.storetools import payload  # noqa: E402
+from tests.storetools import payload, scratch_database  # noqa: E402
 
 BATCH = 500
 
@@ -119,16 +117,8 @@ def _postgres() -> Iterator[str]:
     base = os.environ.get(
         "PRIVLOG_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
     )
-    name = f"privlog_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(normalise_url(base)).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with scratch_database(base, prefix="privlog_bench") as url:
+        yield url
 
 
 def _median_rate(

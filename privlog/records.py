@@ -127,28 +127,7 @@ class UsageRecord:
         }
 
 
-RECORD_FIELDS: tuple[str, ...] = (
-    "ts",
-    "tenant",
-    "route",
-    "method",
-    "status",
-    "service",
-    "subject_token",
-    "session_token",
-    "client_net",
-    "input_chars",
-    "entity_counts",
-    "text",
-    "outcome",
-    "flags",
-    "policy_version",
-    "detector_version",
-    "legal_basis",
-    "retention_class",
-    "expires_at",
-    "rescan_hits",
-)
+RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(UsageRecord))
 
 
 def _iso(value: dt.datetime) -> str:

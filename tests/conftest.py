@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import os
 import random
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,23 +44,13 @@ def _rng(request: pytest.FixtureRequest) -> random.Random:
 @pytest.fixture(name="pg_url")
 def _pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test (dropped afterwards)."""
-    from sqlalchemy.engine import make_url
-
-    from privlog.store.database import make_engine, normalise_url
+    from tests.storetools import scratch_database
 
     base = os.environ.get("PRIVLOG_TEST_DATABASE_URL")
     if not base:
         pytest.skip("PRIVLOG_TEST_DATABASE_URL is not set: PostgreSQL tests need a server")
-    name = f"privlog_t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(normalise_url(base)).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with scratch_database(base) as url:
+        yield url
 
 
 @pytest.fixture(name="sqlite_url")

@@ -5,11 +5,35 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from sqlalchemy.engine import make_url
 
 from privlog.store.chain import Signer
 from privlog.store.chainstore import ChainStore, now_iso
-from privlog.store.database import make_engine
+from privlog.store.database import make_engine, normalise_url
+
+
+@contextmanager
+def scratch_database(base_url: str, prefix: str = "privlog_t") -> Iterator[str]:
+    """A new, empty PostgreSQL database on the server of ``base_url``, dropped on exit."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield (
+            make_url(normalise_url(base_url))
+            .set(database=name)
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 def signer() -> Signer:

@@ -23,6 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from privlog.records import RECORD_FIELDS
 from privlog.store.schema import GENESIS_HASH
 
 __all__ = [
@@ -37,30 +38,9 @@ __all__ = [
     "verify_signature",
 ]
 
-PAYLOAD_COLUMNS: tuple[str, ...] = (
-    "kind",
-    "ts",
-    "tenant",
-    "route",
-    "method",
-    "status",
-    "service",
-    "subject_token",
-    "session_token",
-    "client_net",
-    "input_chars",
-    "entity_counts",
-    "text",
-    "outcome",
-    "flags",
-    "policy_version",
-    "detector_version",
-    "legal_basis",
-    "retention_class",
-    "expires_at",
-    "rescan_hits",
-    "details",
-)
+# What the payload hash commits to: the record's allow-listed fields, the entry kind
+# (usage record or summary) and the summary details.
+PAYLOAD_COLUMNS: tuple[str, ...] = ("kind", *RECORD_FIELDS, "details")
 _PAYLOAD_DOMAIN = b"privlog/payload/v1\x00"
 _ENTRY_DOMAIN = b"privlog/entry/v1\x00"
 _CHECKPOINT_DOMAIN = b"privlog/checkpoint/v1\x00"
