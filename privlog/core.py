@@ -14,13 +14,16 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from privlog.config import Settings
 from privlog.keys import KeyRing
 from privlog.pipeline import Pipeline
 from privlog.records import Outcome, UsageRecord, truncate_ip
 from privlog.transform import Replacement, Scope, Scrubbed, Transformer
+
+if TYPE_CHECKING:
+    from privlog.store.writer import RecordWriter
 
 __all__ = ["Privlog", "Receipt"]
 
@@ -67,7 +70,7 @@ class Privlog:
             policy.operators, default=policy.default_operator, keyring=self._get_keyring
         )
         self.pipeline = Pipeline(get_detector(policy.detection), transformer)
-        self._writer: Any = None
+        self._writer: RecordWriter | None = None
         self._writer_lock = threading.Lock()
 
     @classmethod
@@ -170,7 +173,7 @@ class Privlog:
         """Write what is queued, waiting up to ``timeout`` seconds; return how many records
         are still not written."""
         writer = self._writer
-        return 0 if writer is None else int(writer.flush(timeout))
+        return 0 if writer is None else writer.flush(timeout)
 
     def stats(self) -> dict[str, Any]:
         """``received``, ``written``, ``dropped`` (by reason), ``in_flight`` and more;
@@ -184,7 +187,7 @@ class Privlog:
                 "dropped_total": 0,
                 "in_flight": 0,
             }
-        return dict(writer.stats())
+        return writer.stats()
 
     def close(self, timeout: float | None = None) -> int:
         """Flush (default: the policy's ``flush_timeout``) and stop the writer; return how
@@ -192,21 +195,21 @@ class Privlog:
         writer = self._writer
         if writer is None:
             return 0
-        left = int(
-            writer.close(self.settings.policy.store.flush_timeout if timeout is None else timeout)
+        left = writer.close(
+            self.settings.policy.store.flush_timeout if timeout is None else timeout
         )
         if left:
             log.warning("privlog: %d usage records could not be written before shutdown", left)
         return left
 
-    def _get_writer(self) -> Any:
+    def _get_writer(self) -> RecordWriter:
         with self._writer_lock:
             if self._writer is None:
                 self._writer = self._build_writer()
                 _register_shutdown(self)
             return self._writer
 
-    def _build_writer(self) -> Any:
+    def _build_writer(self) -> RecordWriter:
         from privlog.store.chain import Signer
         from privlog.store.chainstore import ChainStore
         from privlog.store.database import make_engine
