@@ -137,7 +137,8 @@ class TestBodies:
             b"hello 13800138000\r\n"
             b'--XyZ\r\nContent-Disposition: form-data; name="upload"; '
             b'filename="zhang_wei_id.pdf"\r\n'
-            b"Content-Type: application/pdf\r\n\r\n%PDF secret contents 11010519491231002X\r\n--XyZ--\r\n"
+            b"Content-Type: application/pdf\r\n\r\n"
+            b"%PDF secret contents 11010519491231002X\r\n--XyZ--\r\n"
         )
         result = extract(
             POLICY, route="/f", content_type="multipart/form-data; boundary=XyZ", body=body
