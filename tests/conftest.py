@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import os
 import random
 from collections.abc import Iterator
@@ -21,6 +22,14 @@ def _isolated_env(
             monkeypatch.delenv(name)
     keydir = tmp_path_factory.mktemp("keys")
     monkeypatch.setenv("PRIVLOG_KEY_FILE", str(keydir / "privlog.keys"))
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage() -> Iterator[None]:
+    """Collect after every test, so a leaked connection fails the test that leaked it
+    (filterwarnings=error) instead of whichever test the collector happens to run in."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture(name="detector", scope="session")

@@ -62,6 +62,10 @@ class ChainStore:
     def __repr__(self) -> str:
         return f"ChainStore(dialect={self.engine.dialect.name!r})"
 
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.engine.dispose()
+
     def ensure_ready(self) -> None:
         """Upgrade an embedded SQLite store; check that PostgreSQL was upgraded."""
         if self._ready:

@@ -181,18 +181,22 @@ class RecordWriter:
         store: ChainStore | None = None
         last_summary = time.monotonic()
         summarised_at: tuple[int, int] = (0, 0)
-        while not self._closing.is_set():
-            batch = self._collect()
-            if batch:
-                store = self._write(store, batch)
-            now = time.monotonic()
-            if now - last_summary >= self.settings.summary_interval:
-                last_summary = now
-                snapshot = self.stats()
-                marker = (snapshot["received"], snapshot["dropped_total"])
-                if marker != summarised_at and store is not None:
-                    summarised_at = marker
-                    store = self._append_summary(store, snapshot)
+        try:
+            while not self._closing.is_set():
+                batch = self._collect()
+                if batch:
+                    store = self._write(store, batch)
+                now = time.monotonic()
+                if now - last_summary >= self.settings.summary_interval:
+                    last_summary = now
+                    snapshot = self.stats()
+                    marker = (snapshot["received"], snapshot["dropped_total"])
+                    if marker != summarised_at and store is not None:
+                        summarised_at = marker
+                        store = self._append_summary(store, snapshot)
+        finally:
+            if store is not None:
+                store.close()
 
     def _append_summary(self, store: ChainStore, snapshot: Mapping[str, Any]) -> ChainStore:
         try:
