@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
@@ -77,6 +78,8 @@ class UsageRecord:
     client_net: str | None = None
     flags: frozenset[str] = field(default_factory=frozenset)
     rescan_hits: int = 0
+    # Random, so the id given to the client (X-Privlog-Record) reveals nothing about order.
+    record_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
@@ -124,6 +127,7 @@ class UsageRecord:
             "retention_class": self.retention_class,
             "expires_at": _iso(self.expires_at),
             "rescan_hits": self.rescan_hits,
+            "record_id": self.record_id,
         }
 
 

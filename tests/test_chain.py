@@ -12,6 +12,7 @@ from sqlalchemy import delete, insert, select, update
 from privlog import cli
 from privlog.store.chain import entry_hash, payload_hash
 from privlog.store.chainstore import ChainStore
+from privlog.store.migrate import head_revision
 from privlog.store.schema import chain_head, checkpoints, records
 from tests.storetools import payload, signer, store
 
@@ -186,7 +187,7 @@ def test_db_upgrade_command(
 
     monkeypatch.setenv("PRIVLOG_DATABASE_URL", sqlite_url)
     assert cli.main(["db", "upgrade"]) == 0
-    assert "revision 0001" in capsys.readouterr().out
+    assert f"revision {head_revision()}" in capsys.readouterr().out
     path = Path(sqlite_url.removeprefix("sqlite:///"))
     tables = {
         r[0]

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from privlog import migrate
 from privlog.store.chainstore import ChainStore
 from privlog.store.database import make_engine
-from privlog.store.migrate import VERSION_TABLE, include_name
+from privlog.store.migrate import VERSION_TABLE, head_revision, include_name
 from privlog.store.roles import grant_auditor, grant_writer
 from privlog.store.schema import metadata, records
 from privlog.store.writer import RecordWriter, WriterSettings
@@ -52,7 +52,8 @@ def test_migrations_live_beside_a_host_app(db_url: str) -> None:
             conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "host_rev_1"
         )
         assert (
-            conn.execute(text("SELECT version_num FROM privlog_alembic_version")).scalar() == "0001"
+            conn.execute(text("SELECT version_num FROM privlog_alembic_version")).scalar()
+            == head_revision()
         )
         opts = {"include_name": include_name, "version_table": VERSION_TABLE}
         ctx = MigrationContext.configure(conn, opts=opts)
@@ -137,3 +138,48 @@ def test_periodic_summary_is_chained(sqlite_url: str) -> None:
     assert cs.verify().ok
     cs.engine.dispose()
     assert Path(sqlite_url.removeprefix("sqlite:///")).exists()
+
+
+def test_upgrade_keeps_older_records_verifiable(db_url: str) -> None:
+    """Records written at revision 0001 still verify after upgrading to head, beside new
+    records that carry the columns added since."""
+    from tests.storetools import payload as make_payload
+
+    engine = make_engine(db_url)
+    migrate(engine, "0001")
+    old = ChainStore(engine, signer(), auto_migrate=False)
+    old._ready = True  # written by a 0001-era writer: no record_id column yet
+    legacy = [{k: v for k, v in make_payload(i).items() if k != "record_id"} for i in range(5)]
+    from sqlalchemy import insert as sa_insert
+
+    from privlog.store import chain
+    from privlog.store.schema import GENESIS_HASH
+
+    prev = GENESIS_HASH
+    rows = []
+    for seq, p in enumerate(legacy, start=1):
+        salt = chain.new_salt()
+        digest = chain.payload_hash(salt, p)
+        entry = chain.entry_hash(seq, prev, digest)
+        rows.append(
+            {
+                **p,
+                "seq": seq,
+                "payload_salt": salt,
+                "payload_hash": digest,
+                "prev_hash": prev,
+                "entry_hash": entry,
+            }
+        )
+        prev = entry
+    legacy_table = Table("privlog_records", MetaData(), autoload_with=engine)
+    with engine.begin() as conn:
+        conn.execute(sa_insert(legacy_table), rows)
+        conn.execute(text("UPDATE privlog_chain_head SET seq = 5, entry_hash = :h"), {"h": prev})
+    migrate(engine)
+    new = ChainStore(engine, signer())
+    new.append([{**make_payload(9), "record_id": "abc123"}])
+    report = new.verify()
+    assert report.ok, str(report)
+    assert report.records == 6
+    engine.dispose()

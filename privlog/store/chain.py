@@ -51,7 +51,9 @@ def new_salt() -> str:
 
 
 def canonical(payload: Mapping[str, Any]) -> bytes:
-    values = {name: payload.get(name) for name in PAYLOAD_COLUMNS}
+    # Absent and NULL columns are left out, so a column added by a later migration (NULL in
+    # older rows) does not change the bytes older payload hashes were computed over.
+    values = {name: payload[name] for name in PAYLOAD_COLUMNS if payload.get(name) is not None}
     return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

@@ -46,6 +46,7 @@ records = Table(
     Column("expires_at", String(32), index=True),
     Column("rescan_hits", Integer),
     Column("details", Text),
+    Column("record_id", String(32), index=True),
     Column("erased_at", String(32)),
     Column("payload_salt", String(32), nullable=False),
     Column("payload_hash", String(64), nullable=False),
