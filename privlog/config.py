@@ -36,6 +36,7 @@ _STORE_KEYS = {
     "batch_size",
     "batch_interval",
     "flush_timeout",
+    "max_pending_chars",
 }
 _DETECTION_KEYS = {
     "model",
@@ -59,6 +60,8 @@ class StorePolicy:
     batch_size: int = 500
     batch_interval: float = 1.0
     flush_timeout: float = 2.0
+    # Raw text waiting in memory for deferred detection, at most; beyond it, inline.
+    max_pending_chars: int = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -216,7 +219,7 @@ def _store(data: Mapping[str, Any], source: str) -> StorePolicy:
         if not isinstance(value, str) or not value or len(value) > 64:
             raise ConfigError(f"{where} {key} must be a non-empty string of at most 64 characters")
         values[key] = value
-    for key in ("retention_days", "queue_size", "batch_size"):
+    for key in ("retention_days", "queue_size", "batch_size", "max_pending_chars"):
         value = data.get(key, getattr(defaults, key))
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"{where} {key} must be a positive integer")

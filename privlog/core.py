@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import threading
+import uuid
 import weakref
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,9 +26,32 @@ from privlog.transform import Replacement, Scope, Scrubbed, Transformer
 if TYPE_CHECKING:
     from privlog.store.writer import RecordWriter
 
-__all__ = ["Privlog", "Receipt"]
+__all__ = ["PendingInput", "Privlog", "Receipt", "Scrubbing"]
 
 log = logging.getLogger("privlog")
+
+
+@dataclass(frozen=True, slots=True)
+class Scrubbing:
+    """One request's fields, scrubbed together; ``fields`` is None if detection failed."""
+
+    fields: dict[str, str] | None
+    replacements: Mapping[str, tuple[Replacement, ...]]
+    flags: frozenset[str]
+    scope: Scope = dataclasses.field(repr=False)
+
+    @property
+    def entity_counts(self) -> dict[str, int]:
+        return dict(Counter(r.entity_type for rs in self.replacements.values() for r in rs))
+
+
+@dataclass(slots=True)
+class PendingInput:
+    """A record whose raw fields wait, in memory only, for the writer to scrub them."""
+
+    record: UsageRecord
+    raw: dict[str, str] = dataclasses.field(repr=False)
+    size: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +68,8 @@ class Receipt:
     replacements: Mapping[str, tuple[Replacement, ...]]
     flags: frozenset[str]
     queued: bool
-    scope: Scope = dataclasses.field(repr=False)
+    scope: Scope | None = dataclasses.field(repr=False)
+    record_id: str = ""
 
     @property
     def entity_counts(self) -> dict[str, int]:
@@ -72,6 +97,8 @@ class Privlog:
         self.pipeline = Pipeline(get_detector(policy.detection), transformer)
         self._writer: RecordWriter | None = None
         self._writer_lock = threading.Lock()
+        self._pending_chars = 0
+        self._pending_lock = threading.Lock()
 
     @classmethod
     def from_env(cls) -> Privlog:
@@ -102,6 +129,24 @@ class Privlog:
 
     # --- usage records -------------------------------------------------------------------
 
+    def scrub_fields(self, fields: Mapping[str, str]) -> Scrubbing:
+        """Scrub one request's fields together (shared placeholder numbering). Never raises:
+        a detector failure gives ``fields=None`` and the ``detector_error`` flag."""
+        scope = self.pipeline.transformer.scope()
+        names = list(fields)
+        texts = [fields[name] if isinstance(fields[name], str) else "" for name in names]
+        try:
+            results = self.pipeline.scrub_many(texts, scope)
+        except Exception as exc:  # fail closed for the data, open for the request
+            log.error("privlog: detection failed (%s); no text is stored", type(exc).__name__)
+            return Scrubbing(None, {}, frozenset({"detector_error"}), scope)
+        return Scrubbing(
+            {name: r.text for name, r in zip(names, results, strict=True)},
+            {name: r.replacements for name, r in zip(names, results, strict=True)},
+            frozenset(),
+            scope,
+        )
+
     def log_input(
         self,
         fields: Mapping[str, str],
@@ -116,37 +161,75 @@ class Privlog:
         client_ip: str | None = None,
         outcome: Outcome = "logged",
         flags: Iterable[str] = (),
+        record_id: str | None = None,
+        scrubbed: Scrubbing | None = None,
+        defer: bool = False,
     ) -> Receipt:
         """Scrub a request's user-input ``fields`` and queue its usage record.
 
         Never raises for a detection or storage problem and never blocks on the database:
         detection failing stores no text (flag ``detector_error``) and returns no fields to
         forward; a full queue drops the record and counts it.
+
+        ``defer=True`` moves detection off the caller's thread: the raw fields wait in
+        memory (never on disk) for the writer, which scrubs them before anything is
+        written; the receipt then carries no scrubbed fields. Past ``max_pending_chars`` of
+        waiting raw text, detection runs inline instead. ``scrubbed`` passes the result of
+        an earlier :meth:`scrub_fields` for the same fields (the egress guard or a blocking
+        policy already needed it).
         """
-        flag_set = set(flags)
-        scope = self.pipeline.transformer.scope()
-        names = list(fields)
-        texts = [fields[name] if isinstance(fields[name], str) else "" for name in names]
-        scrubbed: dict[str, str] | None
-        replacements: dict[str, tuple[Replacement, ...]] = {}
-        try:
-            results = self.pipeline.scrub_many(texts, scope)
-        except Exception as exc:  # fail closed for the data, open for the request
-            log.error("privlog: detection failed (%s); no text is stored", type(exc).__name__)
-            flag_set.add("detector_error")
-            scrubbed = None
-        else:
-            scrubbed = {name: r.text for name, r in zip(names, results, strict=True)}
-            replacements = {name: r.replacements for name, r in zip(names, results, strict=True)}
+        raw = {k: v if isinstance(v, str) else "" for k, v in fields.items()}
+        size = sum(len(t) for t in raw.values())
+        if scrubbed is None and defer and self._reserve_pending(size):
+            record = self._record(
+                route=route, size=size, counts={}, text=None, outcome=outcome, flags=set(flags),
+                tenant=tenant, method=method, status=status, service=service, subject=subject,
+                session=session, client_ip=client_ip, record_id=record_id,
+            )  # fmt: skip
+            pending = PendingInput(record, raw, size)
+            queued = self._get_writer().submit(pending)
+            if not queued:
+                self._release_pending(size)
+            return Receipt(None, {}, record.flags, queued, None, record.record_id)
+        result = scrubbed if scrubbed is not None else self.scrub_fields(raw)
+        record = self._record(
+            route=route, size=size, counts=result.entity_counts, text=result.fields,
+            outcome=outcome, flags=set(flags) | result.flags, tenant=tenant, method=method,
+            status=status, service=service, subject=subject, session=session,
+            client_ip=client_ip, record_id=record_id,
+        )  # fmt: skip
+        queued = self._get_writer().submit(record)
+        return Receipt(
+            result.fields, result.replacements, record.flags, queued, result.scope, record.record_id
+        )
+
+    def _record(
+        self,
+        *,
+        route: str,
+        size: int,
+        counts: Mapping[str, int],
+        text: Mapping[str, str] | None,
+        outcome: Outcome,
+        flags: set[str],
+        tenant: str | None,
+        method: str | None,
+        status: int | None,
+        service: str | None,
+        subject: str | None,
+        session: str | None,
+        client_ip: str | None,
+        record_id: str | None,
+    ) -> UsageRecord:
         store = self.settings.policy.store
         now = dt.datetime.now(dt.UTC)
         ring = self.keyring
-        record = UsageRecord(
+        return UsageRecord(
             ts=now,
             route=route,
-            input_chars=sum(len(t) for t in texts),
-            entity_counts=Counter(r.entity_type for rs in replacements.values() for r in rs),
-            text=scrubbed if self.settings.policy.store_text == "scrubbed" else None,
+            input_chars=size,
+            entity_counts=dict(counts),
+            text=text if self.settings.policy.store_text == "scrubbed" else None,
             outcome=outcome,
             policy_version=self.settings.policy.version,
             detector_version=self.pipeline.detector.version,
@@ -160,10 +243,20 @@ class Privlog:
             subject_token=_token(ring, "subject", subject),
             session_token=_token(ring, "session", session),
             client_net=truncate_ip(client_ip),
-            flags=frozenset(flag_set),
+            flags=frozenset(flags),
+            record_id=record_id or uuid.uuid4().hex,
         )
-        queued = self._get_writer().submit(record)
-        return Receipt(scrubbed, replacements, frozenset(flag_set), queued, scope)
+
+    def _reserve_pending(self, size: int) -> bool:
+        with self._pending_lock:
+            if self._pending_chars + size > self.settings.policy.store.max_pending_chars:
+                return False
+            self._pending_chars += size
+            return True
+
+    def _release_pending(self, size: int) -> None:
+        with self._pending_lock:
+            self._pending_chars -= size
 
     def subject_tokens(self, subject: str) -> list[str]:
         """Every token ``subject`` may have been stored under (one per live key)."""
@@ -234,12 +327,19 @@ class Privlog:
             ),
         )
 
-    def _prepare(self, batch: Sequence[UsageRecord]) -> list[Mapping[str, Any]]:
-        """Runs on the writer thread: the store-boundary re-scan, then the stored columns."""
+    def _prepare(self, batch: Sequence[UsageRecord | PendingInput]) -> list[Mapping[str, Any]]:
+        """Runs on the writer thread: scrub deferred inputs, re-scan scrubbed text at the
+        store boundary, and turn each record into its stored columns."""
+        records: list[UsageRecord] = []
+        for item in batch:
+            if isinstance(item, PendingInput):
+                records.append(self._scrub_pending(item))
+            else:
+                records.append(item)
         flat: list[tuple[int, str, str]] = [
             (i, name, text)
-            for i, record in enumerate(batch)
-            if record.text is not None
+            for i, record in enumerate(records)
+            if record.text is not None and not isinstance(batch[i], PendingInput)
             for name, text in record.text.items()
         ]
         rescanned = self.pipeline.rescan_many([text for _, _, text in flat]) if flat else []
@@ -249,12 +349,26 @@ class Privlog:
             texts.setdefault(i, {})[name] = text
             hits[i] += n
         payloads: list[Mapping[str, Any]] = []
-        for i, record in enumerate(batch):
+        for i, record in enumerate(records):
             final = record
-            if record.text is not None:
-                final = dataclasses.replace(record, text=texts.get(i, {}), rescan_hits=hits[i])
+            if i in texts:
+                final = dataclasses.replace(record, text=texts[i], rescan_hits=hits[i])
             payloads.append({"kind": "usage", **final.payload()})
         return payloads
+
+    def _scrub_pending(self, item: PendingInput) -> UsageRecord:
+        try:
+            result = self.scrub_fields(item.raw)
+        finally:
+            self._release_pending(item.size)
+            item.raw = {}  # the raw text goes as soon as it is scrubbed
+        store_text = self.settings.policy.store_text == "scrubbed"
+        return dataclasses.replace(
+            item.record,
+            text=result.fields if store_text else None,
+            entity_counts=result.entity_counts,
+            flags=item.record.flags | result.flags,
+        )
 
 
 def _token(ring: KeyRing, purpose: str, value: str | None) -> str | None:

@@ -30,13 +30,20 @@ from tests.canaries import (
 )
 
 
-def _privlog(url: str, tmp_path: Path, *, model: str | None = None, **policy: object) -> Privlog:
+def _privlog(
+    url: str,
+    tmp_path: Path,
+    *,
+    model: str | None = None,
+    store: StorePolicy | None = None,
+    **policy: object,
+) -> Privlog:
     settings = Settings(
         database_url=url,
         key_file=tmp_path / "privlog.keys",
         policy=Policy(
             detection=DetectionSettings(model=model),
-            store=StorePolicy(batch_interval=0.05),
+            store=store or StorePolicy(batch_interval=0.05),
             **policy,  # type: ignore[arg-type]
         ),
     )
@@ -239,3 +246,62 @@ def test_canaries_never_reach_the_database_files(
     store = ChainStore(make_engine(db_url))
     assert store.verify().ok
     store.engine.dispose()
+
+
+def test_deferred_detection_scrubs_on_the_writer(
+    sqlite_url: str, tmp_path: Path, rng: random.Random, rows: object
+) -> None:
+    """With defer=True the caller gets a record id at once and no fields; the writer scrubs
+    the raw text before anything is written, and nothing raw reaches the database."""
+    pl = _privlog(sqlite_url, tmp_path)
+    mobile, rid = cn_mobile(rng), cn_resident_id(rng)
+    receipt = pl.log_input({"prompt": f"tel {mobile}, id {rid}"}, route="/r", defer=True)
+    assert receipt.fields is None
+    assert receipt.queued
+    assert len(receipt.record_id) == 32
+    assert pl.flush(10) == 0
+    assert callable(rows)
+    (row,) = rows(sqlite_url)
+    assert row["record_id"] == receipt.record_id
+    assert json.loads(str(row["text"])) == {"prompt": "tel <PHONE_NUMBER_1>, id <CN_RESIDENT_ID_1>"}
+    assert json.loads(str(row["entity_counts"])) == {"CN_RESIDENT_ID": 1, "PHONE_NUMBER": 1}
+    assert find_leaks(json.dumps(row, default=str), [mobile, rid]) == []
+    assert pl._pending_chars == 0
+    pl.close()
+
+
+def test_deferred_falls_back_inline_over_budget(sqlite_url: str, tmp_path: Path) -> None:
+    """Past max_pending_chars of waiting raw text, detection runs inline (nothing lost)."""
+    pl = _privlog(
+        sqlite_url, tmp_path, store=StorePolicy(batch_interval=0.05, max_pending_chars=10)
+    )
+    receipt = pl.log_input({"prompt": "mail wei@example.com please"}, route="/r", defer=True)
+    assert receipt.fields == {"prompt": "mail <EMAIL_ADDRESS_1> please"}
+    assert pl.flush(10) == 0
+    pl.close()
+
+
+def test_deferred_detector_failure_keeps_no_text(
+    sqlite_url: str,
+    tmp_path: Path,
+    rng: random.Random,
+    rows: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A detector failure on the writer thread stores the record with no text and the
+    detector_error flag."""
+    pl = _privlog(sqlite_url, tmp_path)
+    mobile = cn_mobile(rng)
+
+    def broken(self: Pipeline, texts: list[str], scope: object = None) -> None:
+        raise RuntimeError(f"boom {texts}")
+
+    monkeypatch.setattr(Pipeline, "scrub_many", broken)
+    pl.log_input({"prompt": f"tel {mobile}"}, route="/r", defer=True)
+    assert pl.flush(10) == 0
+    assert callable(rows)
+    (row,) = rows(sqlite_url)
+    assert row["text"] is None
+    assert row["flags"] == "detector_error"
+    assert find_leaks(json.dumps(row, default=str), [mobile]) == []
+    pl.close()

@@ -21,14 +21,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from privlog.records import UsageRecord
 from privlog.store.chainstore import ChainStore, summary_payload
 
 __all__ = ["RecordWriter", "WriterSettings"]
 
 log = logging.getLogger("privlog")
 
-Prepare = Callable[[Sequence[UsageRecord]], list[Mapping[str, Any]]]
+Prepare = Callable[[Sequence[Any]], list[Mapping[str, Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +54,9 @@ class RecordWriter:
         self.settings = settings or WriterSettings()
         self._store_factory = store_factory
         self._prepare = prepare
-        self._queue: queue.Queue[UsageRecord] = queue.Queue(self.settings.queue_size)
+        # Items are records, or records whose raw fields still await scrubbing (deferred
+        # detection); ``prepare`` turns a batch of either into stored columns.
+        self._queue: queue.Queue[Any] = queue.Queue(self.settings.queue_size)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._received = 0
@@ -77,7 +78,7 @@ class RecordWriter:
 
     # --- request side --------------------------------------------------------------------
 
-    def submit(self, record: UsageRecord) -> bool:
+    def submit(self, record: Any) -> bool:
         """Queue ``record``; ``False`` (and a counted drop) if it cannot be queued."""
         with self._lock:
             self._received += 1
@@ -154,7 +155,7 @@ class RecordWriter:
 
     # --- writer thread -------------------------------------------------------------------
 
-    def _collect(self) -> list[UsageRecord]:
+    def _collect(self) -> list[Any]:
         s = self.settings
         try:
             first = self._queue.get(timeout=min(s.batch_interval, s.summary_interval))
@@ -208,7 +209,7 @@ class RecordWriter:
             self._summaries += 1
         return store
 
-    def _write(self, store: ChainStore | None, batch: list[UsageRecord]) -> ChainStore | None:
+    def _write(self, store: ChainStore | None, batch: list[Any]) -> ChainStore | None:
         s = self.settings
         try:
             payloads = self._prepare(batch)
