@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from privlog.body import DEFAULT_MAX_INSPECT_BYTES
 from privlog.detect.settings import DEFAULT_ENTITIES, DEFAULT_MODEL, DetectionSettings
 from privlog.errors import ConfigError
+from privlog.extract import DEFAULT_SELECTORS, ExtractionPolicy
 
-__all__ = ["Policy", "Settings", "StorePolicy", "mask_url"]
+__all__ = ["HttpPolicy", "Policy", "Settings", "StorePolicy", "mask_url"]
 
 StoreText = Literal["scrubbed", "none"]
 
@@ -27,7 +29,20 @@ ENV_DATABASE_URL = "PRIVLOG_DATABASE_URL"
 ENV_KEY_FILE = "PRIVLOG_KEY_FILE"
 ENV_CONFIG = "PRIVLOG_CONFIG"
 
-_TOP_KEYS = {"store_text", "detection", "operators", "egress", "store"}
+_TOP_KEYS = {"store_text", "detection", "operators", "egress", "store", "http"}
+_HTTP_KEYS = {
+    "max_inspect_bytes",
+    "block_on",
+    "record_header",
+    "session_header",
+    "tenant_header",
+    "selectors",
+    "routes",
+    "include",
+    "exclude",
+    "query_params",
+    "form_fields",
+}
 _STORE_KEYS = {
     "legal_basis",
     "retention_class",
@@ -65,6 +80,18 @@ class StorePolicy:
 
 
 @dataclass(frozen=True)
+class HttpPolicy:
+    """How the web adapters read requests (``[http]`` in the policy file)."""
+
+    max_inspect_bytes: int = DEFAULT_MAX_INSPECT_BYTES
+    block_on: tuple[str, ...] = ()
+    record_header: bool = True
+    session_header: str = "x-session-id"
+    tenant_header: str | None = None
+    extraction: ExtractionPolicy = field(default_factory=ExtractionPolicy)
+
+
+@dataclass(frozen=True)
 class Policy:
     """What to detect, how to replace it, and what may be stored."""
 
@@ -74,6 +101,7 @@ class Policy:
     default_operator: str = "placeholder"
     egress: Mapping[str, Any] = field(default_factory=dict)
     store: StorePolicy = field(default_factory=StorePolicy)
+    http: HttpPolicy = field(default_factory=HttpPolicy)
     version: str = "default"
 
     @classmethod
@@ -106,6 +134,7 @@ class Policy:
             default_operator=default_operator,
             egress=dict(egress),
             store=_store(_table(data, "store", source), source),
+            http=_http(_table(data, "http", source), source),
         )
 
 
@@ -230,3 +259,43 @@ def _store(data: Mapping[str, Any], source: str) -> StorePolicy:
             raise ConfigError(f"{where} {key} must be a positive number of seconds")
         values[key] = float(value)
     return StorePolicy(**values)
+
+
+def _http(data: Mapping[str, Any], source: str) -> HttpPolicy:
+    where = f"{source}: [http]"
+    _reject_unknown(data, _HTTP_KEYS, where)
+    defaults = HttpPolicy()
+    cap = data.get("max_inspect_bytes", defaults.max_inspect_bytes)
+    if not isinstance(cap, int) or isinstance(cap, bool) or cap < 1:
+        raise ConfigError(f"{where} max_inspect_bytes must be a positive integer")
+    record_header = data.get("record_header", True)
+    if not isinstance(record_header, bool):
+        raise ConfigError(f"{where} record_header must be true or false")
+    headers = {}
+    for key in ("session_header", "tenant_header"):
+        value = data.get(key, getattr(defaults, key))
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ConfigError(f"{where} {key} must be a header name")
+        headers[key] = value.lower() if isinstance(value, str) else None
+    routes = data.get("routes", {})
+    if not isinstance(routes, Mapping):
+        raise ConfigError(f'{where} routes must be a table of "pattern" = ["selector", ...]')
+    form_fields = data.get("form_fields")
+    extraction = ExtractionPolicy(
+        selectors=_str_tuple(data.get("selectors", list(DEFAULT_SELECTORS)), f"{where} selectors"),
+        routes={str(k): _str_tuple(v, f"{where} routes.{k}") for k, v in routes.items()},
+        include=_str_tuple(data.get("include", ["*"]), f"{where} include"),
+        exclude=_str_tuple(data.get("exclude", []), f"{where} exclude"),
+        query_params=_str_tuple(data.get("query_params", []), f"{where} query_params"),
+        form_fields=None
+        if form_fields is None
+        else _str_tuple(form_fields, f"{where} form_fields"),
+    )
+    return HttpPolicy(
+        max_inspect_bytes=cap,
+        block_on=_str_tuple(data.get("block_on", []), f"{where} block_on"),
+        record_header=record_header,
+        session_header=headers["session_header"] or defaults.session_header,
+        tenant_header=headers["tenant_header"],
+        extraction=extraction,
+    )

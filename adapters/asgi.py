@@ -1,0 +1,190 @@
+"""privlog for any ASGI app (FastAPI, Starlette, ...): pure ASGI middleware.
+
+    app.add_middleware(PrivlogMiddleware, privlog=Privlog.from_env())
+
+The body is teed as the app reads it (never pre-read, unless a blocking policy needs the
+verdict first: then the exact messages are replayed and the real ``receive`` takes over).
+Lifespan and websocket scopes pass through; responses are never buffered, so SSE and
+streamed replies flow as they are. The only change to a response is the optional
+``X-Privlog-Record`` header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from contextvars import ContextVar
+from typing import Any
+
+try:
+    from anyio import to_thread
+    from starlette.requests import HTTPConnection
+except ImportError as exc:  # pragma: no cover - exercised without the extra installed
+    raise ImportError(
+        "privlog.adapters.asgi needs Starlette: pip install 'privlog[fastapi]'"
+    ) from exc
+
+from privlog import inbound
+from privlog.body import BodyCollector
+from privlog.context import RequestContext, current_request
+from privlog.core import Privlog
+
+__all__ = ["PrivlogMiddleware"]
+
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[MutableMapping[str, Any], Receive, Send], Awaitable[None]]
+Identify = Callable[[HTTPConnection], str | None]
+
+# Set while a request is inside privlog, so a second (stacked) middleware passes through.
+_active: ContextVar[bool] = ContextVar("privlog_asgi_active", default=False)
+
+
+class PrivlogMiddleware:
+    """Records every HTTP request's user input as a usage record (see privlog.inbound)."""
+
+    def __init__(
+        self, app: ASGIApp, *, privlog: Privlog | None = None, identify: Identify | None = None
+    ) -> None:
+        self.app = app
+        self.privlog = privlog or Privlog.from_env()
+        self.identify = identify
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+        http = self.privlog.settings.policy.http
+        if (
+            scope["type"] != "http"
+            or _active.get()
+            or not http.extraction.applies_to(scope.get("path", ""))
+        ):
+            await self.app(scope, receive, send)
+            return
+        token = _active.set(True)
+        try:
+            await _Exchange(self, scope, receive, send).run()
+        finally:
+            _active.reset(token)
+
+
+class _Exchange:
+    """One request's state (never on the shared middleware instance)."""
+
+    def __init__(
+        self, mw: PrivlogMiddleware, scope: MutableMapping[str, Any], receive: Receive, send: Send
+    ) -> None:
+        self.mw, self.scope, self.receive, self.send = mw, scope, receive, send
+        http = mw.privlog.settings.policy.http
+        self.http = http
+        self.headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
+        }
+        self.body = BodyCollector(http.max_inspect_bytes, self.headers.get("content-encoding"))
+        self.status: int | None = None
+        self.replay: list[Message] = []
+        client = scope.get("client")
+        self.ctx = RequestContext(
+            route=scope.get("path", ""),
+            method=scope.get("method"),
+            tenant=self.headers.get(http.tenant_header) if http.tenant_header else None,
+            session=self.headers.get(http.session_header),
+            client_ip=client[0] if client else None,
+        )
+
+    async def run(self) -> None:
+        with inbound.suppress_internal_errors("asgi request start"):
+            if self.mw.identify is not None:
+                self.ctx.subject = self.mw.identify(HTTPConnection(self.scope))
+        token = current_request.set(self.ctx)
+        try:
+            if self.http.block_on and await self._blocked():
+                return
+            try:
+                await self.mw.app(self.scope, self._receive, self._send)
+            except BaseException:
+                self.ctx.flags.add("aborted")
+                raise
+            finally:
+                self._record("logged")
+        finally:
+            current_request.reset(token)
+
+    async def _blocked(self) -> bool:
+        """Read the body up to the cap first, decide, and either refuse or replay."""
+        while not (self.body.complete or self.body.truncated):
+            message = await self.receive()
+            self.replay.append(message)
+            if message["type"] != "http.request":
+                break
+            self._tee(message)
+        types: list[str] = []
+        with inbound.suppress_internal_errors("asgi blocking check"):
+            self._read_fields()
+            types = await to_thread.run_sync(inbound.blocked_types, self.mw.privlog, self.ctx)
+        if not types:
+            return False
+        body = inbound.block_message(types)
+        self.status = 422
+        await self.send(
+            {
+                "type": "http.response.start",
+                "status": 422,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    *self._record_header(),
+                ],
+            }
+        )
+        await self.send({"type": "http.response.body", "body": body})
+        self._record("blocked")
+        return True
+
+    async def _receive(self) -> Message:
+        if self.replay:
+            return self.replay.pop(0)
+        message = await self.receive()
+        if message["type"] == "http.request":
+            self._tee(message)
+        return message
+
+    def _tee(self, message: Message) -> None:
+        with inbound.suppress_internal_errors("asgi body"):
+            self.body.feed(message.get("body", b""))
+            if not message.get("more_body", False):
+                self.body.finish()
+
+    async def _send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message.get("status")
+            if self.http.record_header:
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), *self._record_header()],
+                }
+        await self.send(message)
+
+    def _record_header(self) -> list[tuple[bytes, bytes]]:
+        return (
+            [(b"x-privlog-record", self.ctx.record_id.encode())] if self.http.record_header else []
+        )
+
+    def _read_fields(self) -> None:
+        if self.ctx.fields is None:
+            inbound.read_fields(
+                self.mw.privlog,
+                self.ctx,
+                content_type=self.headers.get("content-type"),
+                body=self.body,
+                query_string=self.scope.get("query_string", b"").decode("latin-1"),
+                body_expected=inbound.expects_body(self.headers),
+            )
+
+    def _record(self, outcome: str) -> None:
+        with inbound.suppress_internal_errors("asgi record"):
+            self._read_fields()
+            inbound.finish(
+                self.mw.privlog,
+                self.ctx,
+                status=self.status,
+                outcome="blocked" if outcome == "blocked" else "logged",
+            )

@@ -1,0 +1,144 @@
+"""The framework-free half of the web adapters: read a request's input, decide, record.
+
+Adapters translate their framework's request into these calls and nothing more; limits,
+extraction, blocking and the record itself are decided here, once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import Iterator, Mapping
+
+from privlog.body import BodyCollector
+from privlog.context import RequestContext
+from privlog.core import Privlog
+from privlog.extract import extract
+from privlog.records import Outcome
+
+__all__ = [
+    "block_message",
+    "blocked_types",
+    "expects_body",
+    "finish",
+    "internal_errors",
+    "read_fields",
+    "suppress_internal_errors",
+]
+
+log = logging.getLogger("privlog")
+_errors_lock = threading.Lock()
+_errors = [0]  # a cell, so the counter needs no global statement
+
+_NAMES = {
+    "CN_RESIDENT_ID": "resident identity card number",
+    "CN_PASSPORT": "passport number",
+    "CN_TRAVEL_PERMIT": "travel permit number",
+    "CREDIT_CARD": "bank or credit card number",
+    "PHONE_NUMBER": "phone number",
+    "EMAIL_ADDRESS": "e-mail address",
+    "PERSON": "personal name",
+    "LOCATION": "address or place",
+    "SECRET": "API key or secret",
+    "IBAN_CODE": "IBAN",
+    "US_SSN": "social security number",
+}
+
+
+def internal_errors() -> int:
+    """How many internal errors the adapters caught (and logged by type) in this process."""
+    return _errors[0]
+
+
+@contextlib.contextmanager
+def suppress_internal_errors(where: str) -> Iterator[None]:
+    """Never let privlog break the host app: count, log the type (never the message, which
+    could quote input), carry on."""
+    try:
+        yield
+    except Exception as exc:
+        with _errors_lock:
+            _errors[0] += 1
+        log.error(
+            "privlog: internal error in %s (%s); the request goes on", where, type(exc).__name__
+        )
+
+
+def expects_body(headers: Mapping[str, str]) -> bool:
+    length = headers.get("content-length", "")
+    return "transfer-encoding" in headers or (length.isdigit() and int(length) > 0)
+
+
+def read_fields(
+    privlog: Privlog,
+    ctx: RequestContext,
+    *,
+    content_type: str | None,
+    body: BodyCollector,
+    query_string: str,
+    body_expected: bool,
+) -> None:
+    """Extract the request's user-input fields into ``ctx`` (raw, in memory only)."""
+    result = extract(
+        privlog.settings.policy.http.extraction,
+        route=ctx.route,
+        content_type=content_type,
+        body=body.body,
+        query_string=query_string,
+    )
+    ctx.fields = result.fields
+    ctx.flags |= result.flags | (body.flags - ({"partial"} if not body_expected else set()))
+
+
+def blocked_types(privlog: Privlog, ctx: RequestContext) -> list[str]:
+    """Scrub ``ctx``'s fields now and return the types the blocking policy refuses."""
+    block_on = set(privlog.settings.policy.http.block_on)
+    ctx.scrubbing = privlog.scrub_fields(ctx.fields or {})
+    return sorted(block_on & set(ctx.scrubbing.entity_counts))
+
+
+def block_message(types: list[str]) -> bytes:
+    """The 422 body: what to remove, by kind, never the value."""
+    kinds = ", ".join(_NAMES.get(t, t.lower().replace("_", " ")) for t in types)
+    return json.dumps(
+        {
+            "error": {
+                "type": "personal_data_refused",
+                "message": f"This request contains personal data this service does not accept "
+                f"({kinds}). Remove it and send the request again.",
+                "entity_types": types,
+            }
+        }
+    ).encode()
+
+
+def finish(
+    privlog: Privlog,
+    ctx: RequestContext,
+    *,
+    status: int | None,
+    outcome: Outcome = "logged",
+) -> None:
+    """Record the request once (a second adapter or a retry in the same context is a no-op).
+    Detection is deferred to the writer unless it already ran inline."""
+    if ctx.logged:
+        return
+    ctx.logged = True
+    privlog.log_input(
+        ctx.fields or {},
+        route=ctx.route,
+        subject=ctx.subject,
+        session=ctx.session,
+        tenant=ctx.tenant,
+        method=ctx.method,
+        status=status,
+        client_ip=ctx.client_ip,
+        outcome=outcome,
+        flags=ctx.flags,
+        record_id=ctx.record_id,
+        scrubbed=ctx.scrubbing,
+        defer=ctx.scrubbing is None,
+    )
+    ctx.fields = None  # the raw text now lives only in the writer's queue, if at all

@@ -1,0 +1,53 @@
+"""Shared set-up for adapter tests: a Privlog on a temporary SQLite store, and its rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from privlog import Privlog
+from privlog.config import HttpPolicy, Policy, Settings, StorePolicy
+from privlog.detect import DetectionSettings
+from privlog.store.database import make_engine
+from privlog.store.schema import records
+
+
+def make_privlog(
+    tmp_path: Path, *, model: str | None = None, http: HttpPolicy | None = None
+) -> Privlog:
+    return Privlog(
+        Settings(
+            database_url=f"sqlite:///{tmp_path / 'privlog.db'}",
+            key_file=tmp_path / "privlog.keys",
+            policy=Policy(
+                detection=DetectionSettings(model=model),
+                store=StorePolicy(batch_interval=0.02),
+                http=http or HttpPolicy(),
+            ),
+        )
+    )
+
+
+def stored(pl: Privlog) -> list[dict[str, Any]]:
+    """Flush and return the usage records, text decoded."""
+    assert pl.flush(10) == 0
+    if pl.stats()["received"] == 0:
+        return []  # nothing was ever submitted: the store was never created
+    engine = make_engine(pl.settings.database_url)
+    try:
+        with engine.connect() as conn:
+            rows = [
+                dict(r)
+                for r in conn.execute(
+                    select(records).where(records.c.kind == "usage").order_by(records.c.seq)
+                ).mappings()
+            ]
+    finally:
+        engine.dispose()
+    for row in rows:
+        row["text"] = json.loads(row["text"]) if row["text"] else None
+        row["flags"] = set(filter(None, str(row["flags"] or "").split(",")))
+    return rows
