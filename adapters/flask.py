@@ -1,0 +1,157 @@
+"""privlog for Flask: a proper extension.
+
+    PrivlogFlask(app)            # or: ext = PrivlogFlask(); ext.init_app(app)
+
+Config keys (``app.config``, falling back to the environment): ``PRIVLOG_DATABASE_URL``,
+``PRIVLOG_KEY_FILE``, ``PRIVLOG_CONFIG``. The body is read once, in the first
+``before_request`` handler, with ``get_data(cache=True)`` after a size check, so views can
+still use ``request.form``, ``request.json`` or ``request.get_data()`` in any order. (One
+visible difference: ``request.data`` on a form post returns the raw body, where Werkzeug
+would return nothing after parsing the form itself.)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+try:
+    from flask import Flask, Response, current_app, g, request
+except ImportError as exc:  # pragma: no cover - exercised without the extra installed
+    raise ImportError("privlog.adapters.flask needs Flask: pip install 'privlog[flask]'") from exc
+
+from privlog import inbound
+from privlog.body import BodyCollector
+from privlog.config import Settings
+from privlog.context import RequestContext, current_request
+from privlog.core import Privlog
+
+__all__ = ["PrivlogFlask"]
+
+Identify = Callable[[Any], str | None]
+
+
+class _AppState:
+    __slots__ = ("identify", "privlog")
+
+    def __init__(self, privlog: Privlog, identify: Identify | None) -> None:
+        self.privlog = privlog
+        self.identify = identify
+
+
+class PrivlogFlask:
+    """The Flask extension. State lives in ``app.extensions["privlog"]``, never on self."""
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        privlog: Privlog | None = None,
+        identify: Identify | None = None,
+    ) -> None:
+        self._privlog = privlog
+        self._identify = identify
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Register on ``app``. ``PRIVLOG_*`` config keys override the environment."""
+        if "privlog" in app.extensions:
+            raise RuntimeError("privlog is already registered on this app; call init_app once")
+        privlog = self._privlog
+        if privlog is None:
+            overrides = {k: str(v) for k, v in app.config.items() if k.startswith("PRIVLOG_")}
+            privlog = Privlog(Settings.from_env({**os.environ, **overrides}))
+        app.extensions["privlog"] = _AppState(privlog, self._identify)
+        # First in line, so the body is read before any other handler parses the form.
+        app.before_request_funcs.setdefault(None, []).insert(0, _before_request)
+        app.after_request(_after_request)
+        app.teardown_request(_teardown_request)
+
+
+def _state() -> _AppState:
+    state: _AppState = current_app.extensions["privlog"]
+    return state
+
+
+def _before_request() -> Response | None:
+    state = _state()
+    http = state.privlog.settings.policy.http
+    if not http.extraction.applies_to(request.path):
+        return None
+    ctx = RequestContext(
+        route=request.path,
+        method=request.method,
+        tenant=request.headers.get(http.tenant_header) if http.tenant_header else None,
+        session=request.headers.get(http.session_header),
+        client_ip=request.remote_addr,
+    )
+    g._privlog_ctx = ctx
+    g._privlog_token = current_request.set(ctx)
+    with inbound.suppress_internal_errors("flask identify"):
+        if state.identify is not None:
+            ctx.subject = state.identify(request)
+    with inbound.suppress_internal_errors("flask body"):
+        _read(state.privlog, ctx, http.max_inspect_bytes)
+    if not http.block_on:
+        return None
+    types: list[str] = []
+    with inbound.suppress_internal_errors("flask blocking check"):
+        types = inbound.blocked_types(state.privlog, ctx)
+    if not types:
+        return None
+    g._privlog_outcome = "blocked"
+    return Response(inbound.block_message(types), status=422, mimetype="application/json")
+
+
+def _read(privlog: Privlog, ctx: RequestContext, cap: int) -> None:
+    collector = BodyCollector(cap, request.headers.get("Content-Encoding"))
+    length = request.content_length
+    if length is not None and length > cap:
+        collector.truncated = True  # not read here: the view decides what to do with it
+    else:
+        collector.feed(request.get_data(cache=True))
+    collector.finish()
+    inbound.read_fields(
+        privlog,
+        ctx,
+        content_type=request.headers.get("Content-Type"),
+        body=collector,
+        query_string=request.query_string.decode("latin-1"),
+        body_expected=True,
+    )
+    if not ctx.fields and "form" in request.__dict__:
+        # Another handler parsed the form before privlog: take the parsed text fields and
+        # file names (the stream is consumed, get_data() is empty now).
+        ctx.fields = {f"form.{k}": v for k, v in request.form.items(multi=True)}
+        ctx.fields.update(
+            {f"form.{k}.filename": f.filename or "" for k, f in request.files.items(multi=True)}
+        )
+
+
+def _after_request(response: Response) -> Response:
+    ctx: RequestContext | None = g.get("_privlog_ctx")
+    if ctx is not None:
+        g._privlog_status = response.status_code
+        if _state().privlog.settings.policy.http.record_header:
+            response.headers["X-Privlog-Record"] = ctx.record_id
+    return response
+
+
+def _teardown_request(exc: BaseException | None) -> None:
+    ctx: RequestContext | None = g.get("_privlog_ctx")
+    if ctx is None:
+        return
+    if exc is not None:
+        ctx.flags.add("aborted")
+    with inbound.suppress_internal_errors("flask record"):
+        inbound.finish(
+            _state().privlog,
+            ctx,
+            status=g.get("_privlog_status", 500 if exc is not None else None),
+            outcome=g.get("_privlog_outcome", "logged"),
+        )
+    token = g.pop("_privlog_token", None)
+    if token is not None:
+        current_request.reset(token)
