@@ -4,7 +4,8 @@
 
 The body is teed as the app reads it (never pre-read, unless a blocking policy needs the
 verdict first: then the exact messages are replayed and the real ``receive`` takes over).
-Lifespan and websocket scopes pass through; responses are never buffered, so SSE and
+Lifespan and websocket scopes pass through (on ``lifespan.shutdown`` the record queue is
+flushed before the message reaches the app); responses are never buffered, so SSE and
 streamed replies flow as they are. The only change to a response is the optional
 ``X-Privlog-Record`` header.
 """
@@ -51,6 +52,9 @@ class PrivlogMiddleware:
         self.identify = identify
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, self._lifespan_receive(receive), send)
+            return
         http = self.privlog.settings.policy.http
         if (
             scope["type"] != "http"
@@ -64,6 +68,19 @@ class PrivlogMiddleware:
             await _Exchange(self, scope, receive, send).run()
         finally:
             _active.reset(token)
+
+    def _lifespan_receive(self, receive: Receive) -> Receive:
+        """Flush the record queue when the server announces shutdown, before the app hears
+        of it: servers such as uvicorn re-raise SIGTERM afterwards, so atexit never runs."""
+
+        async def wrapped() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                with inbound.suppress_internal_errors("asgi shutdown flush"):
+                    await to_thread.run_sync(self.privlog.close)
+            return message
+
+        return wrapped
 
 
 class _Exchange:

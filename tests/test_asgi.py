@@ -107,9 +107,8 @@ def test_lifespan_and_websocket_pass_through(tmp_path: Path) -> None:
         return {}
 
     mw = PrivlogMiddleware(app, privlog=pl)
-    for kind in ("lifespan", "websocket"):
-        asyncio.run(mw({"type": kind, "path": "/ws"}, marker, marker))
-    assert seen == [("lifespan", True), ("websocket", True)]
+    asyncio.run(mw({"type": "websocket", "path": "/ws"}, marker, marker))
+    assert seen == [("websocket", True)]
     assert stored(pl) == []
     pl.close()
 
@@ -277,3 +276,28 @@ class TestFastAPI:
         assert [r["status"] for r in rows] == [422, 200]
         assert rows[0]["text"] == {"messages[0].content": "id <CN_RESIDENT_ID_1>"}
         pl.close()
+
+
+def test_lifespan_shutdown_flushes_the_queue(tmp_path: Path) -> None:
+    """Lifespan messages reach the app unchanged; on shutdown privlog writes what is queued
+    first (uvicorn re-raises SIGTERM after shutdown, so atexit would never run)."""
+    pl = make_privlog(tmp_path)
+    pl.log_input({"prompt": "queued before shutdown"}, route="/r", defer=True)
+    messages = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    seen: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append(await receive())
+        seen.append(await receive())
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    asyncio.run(PrivlogMiddleware(app, privlog=pl)({"type": "lifespan"}, receive, send))
+    assert seen == [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    stats = pl.stats()
+    assert stats["written"] == 1
+    assert stats["in_flight"] == 0
