@@ -18,7 +18,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/privlog demo
+	$(VENV)/bin/privlog demo --once
 
 test: $(STAMP)
 	$(PY) -m pytest

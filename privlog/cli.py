@@ -12,7 +12,6 @@ import io
 import json
 import sys
 from collections.abc import Iterator, Sequence
-from importlib import resources
 from itertools import islice
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
@@ -234,14 +233,11 @@ def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
-    samples = resources.files("privlog").joinpath("samples/prompts.txt").read_text("utf-8")
-    prompts = [line for line in samples.splitlines() if line.strip() and not line.startswith("#")]
-    results = _privlog().scan_many(prompts)
-    out.write("privlog demo: synthetic prompts before and after scrubbing\n\n")
-    for prompt, result in zip(prompts, results, strict=True):
-        types = ", ".join(sorted({r.entity_type for r in result.replacements})) or "nothing"
-        out.write(f"before: {prompt}\nafter:  {result.text}\nfound:  {types}\n\n")
-    return 0
+    try:
+        from privlog import demo
+    except ImportError:  # pragma: no cover - without the demo extra
+        raise PrivlogError("privlog demo needs: pip install 'privlog[demo]'") from None
+    return demo.run(once=args.once, out=out)
 
 
 # --- entry point -----------------------------------------------------------------------
@@ -312,8 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.set_defaults(func=_cmd_verify)
 
-    demo = sub.add_parser("demo", help="show privlog scrubbing sample prompts")
-    demo.add_argument("--once", action="store_true", help="run once and exit")
+    demo = sub.add_parser(
+        "demo", help="run a chat app behind privlog on loopback and show what it records"
+    )
+    demo.add_argument(
+        "--once", action="store_true", help="exit after the sample requests (default: keep serving)"
+    )
     demo.set_defaults(func=_cmd_demo)
     return parser
 

@@ -203,23 +203,29 @@ class TestCommand:
         assert code == 2
         assert "rotate" in err
 
-    def test_demo_prints_before_and_after(
-        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    def test_demo_runs_end_to_end(
+        self,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
     ) -> None:
-        """The demo scrubs English and Chinese samples: every 'after' line is free of the
-        identifiers its 'before' line carried."""
+        """`privlog demo --once` serves a chat app behind the middleware on loopback, sends
+        English and Chinese prompts, and shows what was stored: no stored line carries an
+        identifier its prompt had, and the chain check passes."""
+        monkeypatch.setenv("PRIVLOG_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.db'}")
         code, out, _ = _run(["demo", "--once"], monkeypatch, capsys)
         assert code == 0
-        afters = [line for line in out.splitlines() if line.startswith("after:")]
-        assert len(afters) >= 6
-        assert any("<CN_RESIDENT_ID_1>" in a for a in afters)
-        assert (
-            find_leaks(
-                "\n".join(afters),
-                ["13800138000", "11010519491231002X", "6222020000000000000", "4111 1111 1111 1111"],
-            )
-            == []
-        )
+        stored = [line for line in out.splitlines() if line.startswith("stored:")]
+        assert len(stored) >= 6
+        assert any("<CN_RESIDENT_ID_1>" in line for line in stored)
+        assert "chain check: chain intact" in out
+        planted = [
+            "13800138000",
+            "11010519491231002X",
+            "6222020000000000000",
+            "4111 1111 1111 1111",
+        ]
+        assert find_leaks("\n".join(stored), planted) == []
 
 
 @pytest.mark.slow

@@ -96,6 +96,8 @@ class ChineseNameRecognizer(LocalRecognizer):
         for i, (start, end, word, tag) in enumerate(tokens):
             if tag not in _PERSON_TAGS or not _CJK.search(word) or word in _NOT_NAMES:
                 continue
+            if tag == "nr" and word[:1] not in _SURNAMES and word[:2] not in _DOUBLE_SURNAMES:
+                continue  # jieba tags some nouns nr (银行卡); Chinese names start with a surname
             rule, stop = f"zh.{tag}", end
             if len(word) == 1:
                 # A surname alone: jieba's HMM often leaves the given name as the next token
