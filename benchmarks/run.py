@@ -10,6 +10,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import middleware  # noqa: E402
 import scan  # noqa: E402
 import store  # noqa: E402
 
@@ -17,7 +18,7 @@ import store  # noqa: E402
 def main() -> None:
     results = {
         "machine": {"python": platform.python_version(), "cpu": platform.processor() or "unknown"},
-        "benchmarks": [scan.run(), store.run()],
+        "benchmarks": [scan.run(), store.run(), middleware.run()],
     }
     out = HERE / "results.json"
     out.write_text(json.dumps(results, indent=2) + "\n")

@@ -301,3 +301,18 @@ def test_lifespan_shutdown_flushes_the_queue(tmp_path: Path) -> None:
     stats = pl.stats()
     assert stats["written"] == 1
     assert stats["in_flight"] == 0
+
+
+def test_chunked_upload_without_content_length(tmp_path: Path) -> None:
+    """A chunked upload (no Content-Length) is capped by bytes received: 3 MB of prompt in
+    64 KiB chunks keeps 1 MiB for inspection, is flagged truncated, and reaches the app whole."""
+    pl = make_privlog(tmp_path)
+    body = json.dumps({"prompt": "x" * 3_000_000}).encode()
+    scope = _scope(body)
+    scope["headers"] = [(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")]
+    sent = _run(PrivlogMiddleware(_echo_app, privlog=pl), scope, _chunks(body, 65536))
+    assert sent[1]["body"] == body
+    (row,) = stored(pl)
+    assert {"truncated", "unparseable"} <= row["flags"]
+    assert row["input_chars"] == 0
+    pl.close()

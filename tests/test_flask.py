@@ -171,3 +171,24 @@ def test_view_errors_are_recorded_as_aborted(tmp_path: Path) -> None:
     assert "aborted" in row["flags"]
     assert row["status"] == 500
     pl.close()
+
+
+def test_gzip_bomb_and_deep_json(tmp_path: Path) -> None:
+    """A gzip bomb is inflated only up to the cap (flagged truncated); JSON nested past 64
+    levels is flagged unparseable; the views run either way."""
+    import gzip
+
+    pl = make_privlog(tmp_path, http=HttpPolicy(max_inspect_bytes=64 * 1024))
+    app = _app(pl, "get_data")
+    client = app.test_client()
+    bomb = gzip.compress(b"\0" * (64 << 20), compresslevel=9)
+    r1 = client.post(
+        "/v1/chat", data=bomb, content_type="application/json", headers={"Content-Encoding": "gzip"}
+    )
+    r2 = client.post("/v1/chat", data=b"[" * 100 + b"]" * 100, content_type="application/json")
+    assert r1.status_code == 200
+    assert r2.status_code == 200
+    rows = stored(pl)
+    assert "truncated" in rows[0]["flags"]
+    assert "unparseable" in rows[1]["flags"]
+    pl.close()
