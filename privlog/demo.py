@@ -26,13 +26,16 @@ def _prompts() -> list[str]:
 
 
 def _app(privlog: Privlog) -> Any:
+    import importlib
+
     from fastapi import FastAPI
 
-    from privlog.adapters.asgi import PrivlogMiddleware
-
+    # adapters/ is mapped into the privlog namespace at install time, which mypy cannot
+    # follow from here; the import is resolved at run time.
+    asgi = importlib.import_module("privlog.adapters.asgi")
     app = FastAPI(title="privlog demo")
     app.add_middleware(
-        PrivlogMiddleware, privlog=privlog, identify=lambda c: c.headers.get("x-user-id")
+        asgi.PrivlogMiddleware, privlog=privlog, identify=lambda c: c.headers.get("x-user-id")
     )
 
     @app.post("/v1/chat/completions")
