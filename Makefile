@@ -24,8 +24,8 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check privlog adapters migrations tests benchmarks
-	$(VENV)/bin/ruff format --check privlog adapters migrations tests benchmarks
+	$(VENV)/bin/ruff check privlog adapters migrations tests benchmarks examples
+	$(VENV)/bin/ruff format --check privlog adapters migrations tests benchmarks examples
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)

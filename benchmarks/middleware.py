@@ -23,8 +23,8 @@ sys.path.insert(0, str(HERE))
 
 from corpus import prompts  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
-from privlog.adapters.asgi import PrivlogMiddleware  # noqa: E402
 
+from privlog.adapters.asgi import PrivlogMiddleware  # noqa: E402
 from privlog.config import HttpPolicy  # noqa: E402
 from tests.adapters_support import make_privlog  # noqa: E402
 

@@ -12,9 +12,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from flask import Flask, request
+
 from privlog.adapters.asgi import PrivlogMiddleware
 from privlog.adapters.flask import PrivlogFlask
-
 from tests.adapters_support import make_privlog
 from tests.canaries import contextual_canaries, find_leaks, fixed_format_canaries
 

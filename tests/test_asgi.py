@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from privlog.adapters.asgi import PrivlogMiddleware
 
 from privlog import inbound
+from privlog.adapters.asgi import PrivlogMiddleware
 from privlog.config import HttpPolicy
 from privlog.context import current_request
 from tests.adapters_support import make_privlog, stored

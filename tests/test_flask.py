@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from flask import Flask, request
-from privlog.adapters.flask import PrivlogFlask
 
+from privlog.adapters.flask import PrivlogFlask
 from privlog.config import HttpPolicy
 from privlog.context import current_request
 from tests.adapters_support import make_privlog, stored
