@@ -88,3 +88,29 @@ def test_repr_never_shows_the_database_password() -> None:
     assert "postgresql://app:***@db.internal:5432/prod" in repr(s)
     assert "s3cret-canary" not in repr(Privlog(s))
     assert "s3cret-canary" not in str(s)
+
+
+def test_http_policy_from_toml(tmp_path: Path) -> None:
+    """[http] sets limits, blocking, headers and per-route selectors; mistakes are errors."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(
+        '[http]\nmax_inspect_bytes = 4096\nblock_on = ["SECRET"]\nrecord_header = false\n'
+        'session_header = "X-Conv"\nexclude = ["/healthz"]\nquery_params = ["q"]\n'
+        '[http.routes]\n"/v1/custom*" = ["payload.note"]\n'
+    )
+    http = Policy.from_toml(policy).http
+    assert http.max_inspect_bytes == 4096
+    assert http.block_on == ("SECRET",)
+    assert http.record_header is False
+    assert http.session_header == "x-conv"
+    assert http.extraction.selectors_for("/v1/custom/a") == ("payload.note",)
+    assert not http.extraction.applies_to("/healthz")
+    assert http.extraction.query_params == ("q",)
+    for bad, message in (
+        ({"http": {"max_inspect_bytes": 0}}, "positive integer"),
+        ({"http": {"record_header": "yes"}}, "true or false"),
+        ({"http": {"routes": ["x"]}}, "routes must be a table"),
+        ({"http": {"blok_on": []}}, "unknown key.*blok_on"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            Policy.from_mapping(bad)
