@@ -111,6 +111,7 @@ class _Exchange:
         with inbound.suppress_internal_errors("asgi request start"):
             if self.mw.identify is not None:
                 self.ctx.subject = self.mw.identify(HTTPConnection(self.scope))
+        self.ctx.loader = self._read_fields
         token = current_request.set(self.ctx)
         try:
             if self.http.block_on and await self._blocked():

@@ -11,6 +11,7 @@ from privlog._version import __version__
 from privlog.errors import (
     ConfigError,
     DetectorError,
+    EgressBlocked,
     KeyFileError,
     ModelNotInstalled,
     PrivlogError,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ConfigError",
     "DetectorError",
+    "EgressBlocked",
     "Finding",
     "KeyFileError",
     "ModelNotInstalled",

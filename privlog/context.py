@@ -7,9 +7,10 @@ never shows the raw fields or ids.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from privlog.core import Scrubbing
@@ -32,6 +33,10 @@ class RequestContext:
     flags: set[str] = field(default_factory=set)
     scrubbing: Scrubbing | None = field(default=None, repr=False)
     logged: bool = False
+    # Reads the fields from what the app has received so far (the egress guard needs them
+    # while the request is still running).
+    loader: Callable[[], None] | None = field(default=None, repr=False)
+    egress: list[dict[str, Any]] = field(default_factory=list)
 
 
 current_request: ContextVar[RequestContext | None] = ContextVar(

@@ -24,6 +24,7 @@ from privlog.records import Outcome, UsageRecord, truncate_ip
 from privlog.transform import Replacement, Scope, Scrubbed, Transformer
 
 if TYPE_CHECKING:
+    from privlog.egress import EgressGuard
     from privlog.store.writer import RecordWriter
 
 __all__ = ["PendingInput", "Privlog", "Receipt", "Scrubbing"]
@@ -99,10 +100,19 @@ class Privlog:
         self._writer_lock = threading.Lock()
         self._pending_chars = 0
         self._pending_lock = threading.Lock()
+        self._guard: EgressGuard | None = None
+        _remember(self)
 
     @classmethod
     def from_env(cls) -> Privlog:
         return cls(Settings.from_env())
+
+    @classmethod
+    def current(cls) -> Privlog:
+        """The Privlog most recently built in this process (adapters' default), or a new
+        one from the environment."""
+        instance = _LAST[0]() if _LAST else None
+        return instance if instance is not None else cls.from_env()
 
     def __repr__(self) -> str:
         return f"Privlog(settings={self.settings!r})"
@@ -164,6 +174,7 @@ class Privlog:
         record_id: str | None = None,
         scrubbed: Scrubbing | None = None,
         defer: bool = False,
+        egress: tuple[Mapping[str, Any], ...] = (),
     ) -> Receipt:
         """Scrub a request's user-input ``fields`` and queue its usage record.
 
@@ -184,7 +195,7 @@ class Privlog:
             record = self._record(
                 route=route, size=size, counts={}, text=None, outcome=outcome, flags=set(flags),
                 tenant=tenant, method=method, status=status, service=service, subject=subject,
-                session=session, client_ip=client_ip, record_id=record_id,
+                session=session, client_ip=client_ip, record_id=record_id, egress=egress,
             )  # fmt: skip
             pending = PendingInput(record, raw, size)
             queued = self._get_writer().submit(pending)
@@ -196,7 +207,7 @@ class Privlog:
             route=route, size=size, counts=result.entity_counts, text=result.fields,
             outcome=outcome, flags=set(flags) | result.flags, tenant=tenant, method=method,
             status=status, service=service, subject=subject, session=session,
-            client_ip=client_ip, record_id=record_id,
+            client_ip=client_ip, record_id=record_id, egress=egress,
         )  # fmt: skip
         queued = self._get_writer().submit(record)
         return Receipt(
@@ -220,6 +231,7 @@ class Privlog:
         session: str | None,
         client_ip: str | None,
         record_id: str | None,
+        egress: tuple[Mapping[str, Any], ...] = (),
     ) -> UsageRecord:
         store = self.settings.policy.store
         now = dt.datetime.now(dt.UTC)
@@ -245,6 +257,7 @@ class Privlog:
             client_net=truncate_ip(client_ip),
             flags=frozenset(flags),
             record_id=record_id or uuid.uuid4().hex,
+            egress=egress,
         )
 
     def _reserve_pending(self, size: int) -> bool:
@@ -257,6 +270,16 @@ class Privlog:
     def _release_pending(self, size: int) -> None:
         with self._pending_lock:
             self._pending_chars -= size
+
+    @property
+    def egress_guard(self) -> EgressGuard:
+        """The outbound-call guard built from the policy's ``[egress]`` section."""
+        with self._writer_lock:
+            if self._guard is None:
+                from privlog.egress import EgressGuard
+
+                self._guard = EgressGuard(self)
+            return self._guard
 
     def subject_tokens(self, subject: str) -> list[str]:
         """Every token ``subject`` may have been stored under (one per live key)."""
@@ -272,15 +295,14 @@ class Privlog:
         """``received``, ``written``, ``dropped`` (by reason), ``in_flight`` and more;
         ``received == written + dropped_total + in_flight`` always holds."""
         writer = self._writer
-        if writer is None:
-            return {
-                "received": 0,
-                "written": 0,
-                "dropped": {},
-                "dropped_total": 0,
-                "in_flight": 0,
-            }
-        return writer.stats()
+        stats: dict[str, Any] = (
+            writer.stats()
+            if writer is not None
+            else {"received": 0, "written": 0, "dropped": {}, "dropped_total": 0, "in_flight": 0}
+        )
+        if self._guard is not None:
+            stats["egress"] = self._guard.stats()
+        return stats
 
     def close(self, timeout: float | None = None) -> int:
         """Flush (default: the policy's ``flush_timeout``) and stop the writer; return how
@@ -378,6 +400,13 @@ def _token(ring: KeyRing, purpose: str, value: str | None) -> str | None:
 
 
 _LIVE: weakref.WeakSet[Privlog] = weakref.WeakSet()
+_LAST: list[weakref.ref[Privlog]] = []  # at most one: the newest instance
+
+
+def _remember(instance: Privlog) -> None:
+    _LAST[:] = [weakref.ref(instance)]
+
+
 _HOOKS_INSTALLED = threading.Event()
 _HOOKS_LOCK = threading.Lock()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "DetectorError",
+    "EgressBlocked",
     "KeyFileError",
     "ModelNotInstalled",
     "PrivlogError",
@@ -42,3 +43,12 @@ class DetectorError(PrivlogError):
 
 class StoreError(PrivlogError):
     """The usage-record store is not usable (not migrated, unreachable, read-only)."""
+
+
+class EgressBlocked(PrivlogError):
+    """An outbound call was refused; the message names the host and the setting to change."""
+
+    def __init__(self, host: str, reason: str) -> None:
+        self.host = host
+        self.reason = reason
+        super().__init__(f"privlog refused the call to {host}: {reason}")

@@ -14,13 +14,14 @@ from collections.abc import Iterator, Mapping
 
 from privlog.body import BodyCollector
 from privlog.context import RequestContext
-from privlog.core import Privlog
+from privlog.core import Privlog, Scrubbing
 from privlog.extract import extract
 from privlog.records import Outcome
 
 __all__ = [
     "block_message",
     "blocked_types",
+    "ensure_scrubbed",
     "expects_body",
     "finish",
     "internal_errors",
@@ -99,6 +100,16 @@ def blocked_types(privlog: Privlog, ctx: RequestContext) -> list[str]:
     return sorted(block_on & set(ctx.scrubbing.entity_counts))
 
 
+def ensure_scrubbed(privlog: Privlog, ctx: RequestContext) -> Scrubbing:
+    """Scrub the request's fields now if nothing has yet (the egress guard needs the
+    placeholder map while the request runs); the record later reuses the result."""
+    if ctx.scrubbing is None:
+        if ctx.fields is None and ctx.loader is not None:
+            ctx.loader()
+        ctx.scrubbing = privlog.scrub_fields(ctx.fields or {})
+    return ctx.scrubbing
+
+
 def block_message(types: list[str]) -> bytes:
     """The 422 body: what to remove, by kind, never the value."""
     kinds = ", ".join(_NAMES.get(t, t.lower().replace("_", " ")) for t in types)
@@ -140,5 +151,6 @@ def finish(
         record_id=ctx.record_id,
         scrubbed=ctx.scrubbing,
         defer=ctx.scrubbing is None,
+        egress=tuple(ctx.egress),
     )
     ctx.fields = None  # the raw text now lives only in the writer's queue, if at all

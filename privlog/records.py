@@ -78,6 +78,8 @@ class UsageRecord:
     client_net: str | None = None
     flags: frozenset[str] = field(default_factory=frozenset)
     rescan_hits: int = 0
+    # Outbound calls made while serving the request: destination, action, counts by type.
+    egress: tuple[Mapping[str, Any], ...] = ()
     # Random, so the id given to the client (X-Privlog-Record) reveals nothing about order.
     record_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
@@ -128,6 +130,7 @@ class UsageRecord:
             "expires_at": _iso(self.expires_at),
             "rescan_hits": self.rescan_hits,
             "record_id": self.record_id,
+            "egress": json.dumps(list(self.egress), sort_keys=True) if self.egress else None,
         }
 
 

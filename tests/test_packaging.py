@@ -93,6 +93,7 @@ def test_public_api() -> None:
     assert sorted(privlog.__all__) == [
         "ConfigError",
         "DetectorError",
+        "EgressBlocked",
         "Finding",
         "KeyFileError",
         "ModelNotInstalled",

@@ -47,6 +47,7 @@ records = Table(
     Column("rescan_hits", Integer),
     Column("details", Text),
     Column("record_id", String(32), index=True),
+    Column("egress", Text),
     Column("erased_at", String(32)),
     Column("payload_salt", String(32), nullable=False),
     Column("payload_hash", String(64), nullable=False),

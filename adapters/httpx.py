@@ -1,0 +1,182 @@
+"""The egress guard as httpx transports, for SDKs built on httpx (OpenAI, Anthropic).
+
+    client = guarded_client()                    # httpx.Client
+    openai.OpenAI(http_client=guarded_client())  # the vendor SDK, guarded
+
+The outgoing request is read with ``request.read()`` (replay-safe) and rewritten or refused
+by :class:`privlog.egress.EgressGuard`; the response stream is only touched when the
+processor asks for placeholders to be restored, chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
+
+try:
+    import httpx
+except ImportError as exc:  # pragma: no cover - exercised without the extra installed
+    raise ImportError("privlog.adapters.httpx needs httpx: pip install httpx") from exc
+
+from privlog.core import Privlog
+from privlog.egress import EgressDecision, Restorer
+
+__all__ = [
+    "AsyncGuardTransport",
+    "GuardTransport",
+    "guarded_async_client",
+    "guarded_client",
+]
+
+
+def _outgoing(request: httpx.Request, decision: EgressDecision) -> httpx.Request:
+    if decision.action == "first_party":
+        return request
+    headers = [
+        (k, decision.headers.get(k, v))
+        for k, v in request.headers.multi_items()
+        if k.lower() != "content-length"
+    ]
+    if decision.restore is not None:  # restoring needs the reply as plain text
+        headers = [(k, v) for k, v in headers if k.lower() != "accept-encoding"]
+        headers.append(("accept-encoding", "identity"))
+    return httpx.Request(
+        request.method,
+        decision.url,
+        headers=headers,
+        content=decision.body,
+        extensions=request.extensions,
+    )
+
+
+def _originals_for(response: httpx.Response, originals: Mapping[str, str]) -> dict[str, str]:
+    kind = response.headers.get("content-type", "")
+    if "json" in kind or "event-stream" in kind:
+        # the values land inside JSON strings: escape them as JSON would
+        return {k: json.dumps(v, ensure_ascii=False)[1:-1] for k, v in originals.items()}
+    return dict(originals)
+
+
+class _RestoringStream(httpx.SyncByteStream):
+    def __init__(self, inner: Iterator[bytes], restorer: Restorer, close: Any) -> None:
+        self._inner, self._restorer, self._close = inner, restorer, close
+
+    def __iter__(self) -> Iterator[bytes]:
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        for chunk in self._inner:
+            text = self._restorer.feed(decoder.decode(chunk))
+            if text:
+                yield text.encode()
+        tail = self._restorer.feed(decoder.decode(b"", final=True)) + self._restorer.finish()
+        if tail:
+            yield tail.encode()
+
+    def close(self) -> None:
+        self._close()
+
+
+class _AsyncRestoringStream(httpx.AsyncByteStream):
+    def __init__(self, inner: AsyncIterator[bytes], restorer: Restorer, close: Any) -> None:
+        self._inner, self._restorer, self._close = inner, restorer, close
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        async for chunk in self._inner:
+            text = self._restorer.feed(decoder.decode(chunk))
+            if text:
+                yield text.encode()
+        tail = self._restorer.feed(decoder.decode(b"", final=True)) + self._restorer.finish()
+        if tail:
+            yield tail.encode()
+
+    async def aclose(self) -> None:
+        await self._close()
+
+
+def _restored_headers(response: httpx.Response) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-length"]
+
+
+class GuardTransport(httpx.BaseTransport):
+    """Wraps any httpx transport; refuses or scrubs each request per the egress policy."""
+
+    def __init__(
+        self, inner: httpx.BaseTransport | None = None, *, privlog: Privlog | None = None
+    ) -> None:
+        self._inner = inner or httpx.HTTPTransport()
+        self._privlog = privlog
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        guard = (self._privlog or Privlog.current()).egress_guard
+        body = request.read()
+        decision = guard.check(request.method, str(request.url), dict(request.headers), body)
+        response = self._inner.handle_request(_outgoing(request, decision))
+        if decision.restore is None:
+            return response
+        restorer = Restorer(_originals_for(response, decision.restore))
+        stream = response.stream
+        assert isinstance(stream, httpx.SyncByteStream)
+        return httpx.Response(
+            response.status_code,
+            headers=_restored_headers(response),
+            stream=_RestoringStream(iter(stream), restorer, stream.close),
+            extensions=response.extensions,
+            request=request,
+        )
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class AsyncGuardTransport(httpx.AsyncBaseTransport):
+    """The async twin of :class:`GuardTransport`; detection runs in a worker thread."""
+
+    def __init__(
+        self, inner: httpx.AsyncBaseTransport | None = None, *, privlog: Privlog | None = None
+    ) -> None:
+        self._inner = inner or httpx.AsyncHTTPTransport()
+        self._privlog = privlog
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        import contextvars
+
+        import anyio
+
+        guard = (self._privlog or Privlog.current()).egress_guard
+        body = await request.aread()
+        context = contextvars.copy_context()  # the request context must reach the thread
+        decision = await anyio.to_thread.run_sync(
+            lambda: context.run(
+                guard.check, request.method, str(request.url), dict(request.headers), body
+            )
+        )
+        response = await self._inner.handle_async_request(_outgoing(request, decision))
+        if decision.restore is None:
+            return response
+        restorer = Restorer(_originals_for(response, decision.restore))
+        stream = response.stream
+        assert isinstance(stream, httpx.AsyncByteStream)
+        return httpx.Response(
+            response.status_code,
+            headers=_restored_headers(response),
+            stream=_AsyncRestoringStream(stream.__aiter__(), restorer, stream.aclose),
+            extensions=response.extensions,
+            request=request,
+        )
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def guarded_client(*, privlog: Privlog | None = None, **kwargs: Any) -> httpx.Client:
+    """An ``httpx.Client`` whose every request passes the egress guard."""
+    inner = kwargs.pop("transport", None)
+    return httpx.Client(transport=GuardTransport(inner, privlog=privlog), **kwargs)
+
+
+def guarded_async_client(*, privlog: Privlog | None = None, **kwargs: Any) -> httpx.AsyncClient:
+    """An ``httpx.AsyncClient`` whose every request passes the egress guard."""
+    inner = kwargs.pop("transport", None)
+    return httpx.AsyncClient(transport=AsyncGuardTransport(inner, privlog=privlog), **kwargs)

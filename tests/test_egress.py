@@ -1,0 +1,232 @@
+"""The egress guard: destinations, scrubbing, taint, blocking, failure, restore."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from privlog import EgressBlocked, Privlog
+from privlog.config import Policy, Settings, StorePolicy
+from privlog.context import RequestContext, current_request
+from privlog.detect import DetectionSettings
+from privlog.egress import Restorer
+from privlog.pipeline import Pipeline
+from tests.canaries import cn_mobile, cn_resident_id, email, find_leaks
+from tests.thirdparty import third_party
+
+
+def _privlog(tmp_path: Path, port: int, **processor: Any) -> Privlog:
+    egress = {
+        "first_party": ["first.internal"],
+        "processors": [
+            {"name": "vendor", "hosts": [f"127.0.0.1:{port}"], **processor},
+        ],
+    }
+    return Privlog(
+        Settings(
+            database_url=f"sqlite:///{tmp_path / 'p.db'}",
+            key_file=tmp_path / "k.keys",
+            policy=Policy(
+                detection=DetectionSettings(model=None),
+                store=StorePolicy(batch_interval=0.02),
+                egress=egress,
+            ),
+        )
+    )
+
+
+def test_unknown_host_is_refused(tmp_path: Path) -> None:
+    """A host in neither list is refused before anything is sent; the message names the
+    host and the setting to change."""
+    from privlog.adapters.httpx import guarded_client
+
+    with third_party() as server:
+        pl = _privlog(tmp_path, 1)  # the server's port is not a processor here
+        with guarded_client(privlog=pl) as client, pytest.raises(EgressBlocked) as caught:
+            client.post(f"http://127.0.0.1:{server.server_port}/v1", json={"prompt": "hi"})
+        assert server.received == []
+    assert f"127.0.0.1:{server.server_port}" in str(caught.value)
+    assert "egress.first_party" in str(caught.value)
+    assert pl.stats()["egress"]["blocked_unknown_host"] == 1
+
+
+def test_scrubs_json_and_restores_the_reply(tmp_path: Path, rng: random.Random) -> None:
+    """Identifiers in any JSON string (and the query string) are replaced before sending;
+    with restore on, the reply the app reads has the original values back."""
+    from privlog.adapters.httpx import guarded_client
+
+    mobile, mail = cn_mobile(rng), email(rng)
+    with third_party() as server:
+        pl = _privlog(tmp_path, server.server_port, restore=True)
+        body = {
+            "messages": [{"role": "user", "content": f"call {mobile} or {mail}"}],
+            "meta": {"note": mail},
+        }
+        with guarded_client(privlog=pl) as client:
+            reply = client.post(
+                f"http://127.0.0.1:{server.server_port}/v1?ref={mobile}", json=body
+            ).json()
+        (received,) = server.received
+    assert find_leaks(received, [mobile, mail]) == []
+    assert b"<PHONE_NUMBER_1>" in received
+    assert reply["echo"] == body  # restored for the app
+    assert reply["path"] == "/v1?ref=%3CPHONE_NUMBER_1%3E"  # the query string was scrubbed too
+
+
+def test_taint_from_the_inbound_request(tmp_path: Path) -> None:
+    """A value found in the inbound request (here a passport number, found only thanks to its
+    context word) is replaced in the outbound body where the detector alone would miss it."""
+    from privlog.adapters.httpx import guarded_client
+
+    with third_party() as server:
+        pl = _privlog(tmp_path, server.server_port)
+        ctx = RequestContext(route="/chat", fields={"prompt": "我的护照号E12345678"})
+        token = current_request.set(ctx)
+        try:
+            with guarded_client(privlog=pl) as client:
+                client.post(
+                    f"http://127.0.0.1:{server.server_port}/v1", json={"q": "check E12345678 now"}
+                )
+        finally:
+            current_request.reset(token)
+        (received,) = server.bodies
+    assert b"E12345678" not in received
+    assert json.loads(received) == {"q": "check <CN_PASSPORT_1> now"}
+    assert ctx.egress[0]["entity_counts"] == {"CN_PASSPORT": 1}
+    assert ctx.egress[0]["action"] == "scrub"
+
+
+def test_block_processor(tmp_path: Path, rng: random.Random) -> None:
+    """A processor with action = "block" gets clean requests and refuses identifying ones."""
+    from privlog.adapters.httpx import guarded_client
+
+    with third_party() as server:
+        pl = _privlog(tmp_path, server.server_port, action="block")
+        url = f"http://127.0.0.1:{server.server_port}/v1"
+        with guarded_client(privlog=pl) as client:
+            assert client.post(url, json={"prompt": "what is 2+2?"}).status_code == 200
+            with pytest.raises(EgressBlocked, match="PHONE_NUMBER"):
+                client.post(url, json={"prompt": f"call {cn_mobile(rng)}"})
+        assert len(server.received) == 1
+
+
+def test_detector_failure_refuses_the_call(
+    tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If detection raises, the call is refused and the third party receives nothing."""
+    from privlog.adapters.httpx import guarded_client
+
+    def broken(self: Pipeline, texts: list[str], scope: object = None) -> None:
+        raise RuntimeError("boom")
+
+    with third_party() as server:
+        pl = _privlog(tmp_path, server.server_port)
+        monkeypatch.setattr(Pipeline, "scrub_many", broken)
+        with (
+            guarded_client(privlog=pl) as client,
+            pytest.raises(EgressBlocked, match="detection failed"),
+        ):
+            client.post(
+                f"http://127.0.0.1:{server.server_port}/v1", json={"prompt": cn_mobile(rng)}
+            )
+        assert server.received == []
+    assert pl.stats()["egress"]["blocked_detector_error"] == 1
+
+
+def test_binary_bodies_are_refused_unless_allowed(tmp_path: Path) -> None:
+    """Binary bodies to a processor are refused unless the processor allows them."""
+    from privlog.adapters.httpx import guarded_client
+
+    with third_party() as server:
+        pl = _privlog(tmp_path, server.server_port)
+        with (
+            guarded_client(privlog=pl) as client,
+            pytest.raises(EgressBlocked, match="allow_binary"),
+        ):
+            client.post(
+                f"http://127.0.0.1:{server.server_port}/v1",
+                content=b"\x00\x01\x02",
+                headers={"content-type": "application/octet-stream"},
+            )
+        assert server.received == []
+
+
+def test_first_party_passes_raw(tmp_path: Path, rng: random.Random) -> None:
+    """A first-party host receives the request exactly as the app made it."""
+    from privlog.adapters.httpx import GuardTransport
+
+    mobile = cn_mobile(rng)
+    seen: list[bytes] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.read())
+        return httpx.Response(200, json={})
+
+    pl = _privlog(tmp_path, 1)
+    transport = GuardTransport(httpx.MockTransport(handler), privlog=pl)
+    with httpx.Client(transport=transport) as client:
+        client.post("http://first.internal/x", json={"m": mobile})
+    assert mobile.encode() in seen[0]
+
+
+@pytest.mark.parametrize("split", range(1, 20))
+def test_restore_across_split_chunks(split: int) -> None:
+    """A placeholder split across two chunks at any offset is restored whole."""
+    text = "x <PHONE_NUMBER_1> and <EMAIL_ADDRESS_12> done"
+    for cut in range(len(text) + 1):
+        restorer = Restorer({"<PHONE_NUMBER_1>": "13800138000", "<EMAIL_ADDRESS_12>": "a@b.cn"})
+        parts = [text[:cut][i : i + split] for i in range(0, cut, split)] + [text[cut:]]
+        out = "".join(restorer.feed(p) for p in parts) + restorer.finish()
+        assert out == "x 13800138000 and a@b.cn done", (cut, split)
+
+
+def test_sse_stream_restored_through_the_transport(tmp_path: Path, rng: random.Random) -> None:
+    """An SSE reply written in 7-byte pieces (placeholders split across network chunks)
+    comes back with the original values, while the third party only saw placeholders."""
+    from privlog.adapters.httpx import guarded_client
+
+    mobile = cn_mobile(rng)
+    with third_party() as server:
+        pl = _privlog(tmp_path, server.server_port, restore=True)
+        with (
+            guarded_client(privlog=pl) as client,
+            client.stream(
+                "POST",
+                f"http://127.0.0.1:{server.server_port}/v1",
+                json={"stream": True, "q": f"tel {mobile}"},
+            ) as response,
+        ):
+            events = [line for line in response.iter_lines() if line.startswith("data: {")]
+        assert find_leaks(b"".join(server.received), [mobile]) == []
+    rebuilt = "".join(json.loads(e[6:])["delta"] for e in events)
+    assert json.loads(rebuilt) == {"stream": True, "q": f"tel {mobile}"}
+
+
+def test_async_client_and_requests_session(tmp_path: Path, rng: random.Random) -> None:
+    """The async httpx client and the requests session are guarded the same way."""
+    from privlog.adapters.httpx import guarded_async_client
+    from privlog.adapters.requests import guarded_session
+
+    rid, mobile = cn_resident_id(rng), cn_mobile(rng)
+    with third_party() as server:
+        pl = _privlog(tmp_path, server.server_port, restore=True)
+        url = f"http://127.0.0.1:{server.server_port}/v1"
+
+        async def call() -> Any:
+            async with guarded_async_client(privlog=pl) as client:
+                return (await client.post(url, json={"id": rid})).json()
+
+        assert asyncio.run(call())["echo"] == {"id": rid}
+        session = guarded_session(privlog=pl)
+        assert session.post(url, json={"tel": mobile}).json()["echo"] == {"tel": mobile}
+        assert session.post(url, data={"tel": mobile}).status_code == 200
+        with pytest.raises(EgressBlocked):
+            session.post("http://elsewhere.example/x", json={})
+        session.close()
+        assert find_leaks(b"".join(server.received), [rid, mobile]) == []
