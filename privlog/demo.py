@@ -1,20 +1,26 @@
 """``privlog demo``: a chat app behind the middleware, real HTTP on loopback, end to end.
 
-Starts a small OpenAI-shaped FastAPI app with ``PrivlogMiddleware`` under uvicorn on a free
-loopback port, sends it English and Chinese prompts carrying synthetic identifiers, and
-prints what was sent, what was stored for each request, and the chain check. The store is
-``PRIVLOG_DATABASE_URL`` (default ``privlog.db`` in the working directory).
+Starts a loopback "third-party model" server and a small OpenAI-shaped FastAPI app with
+``PrivlogMiddleware`` under uvicorn, which forwards each chat to the model through the
+guarded httpx client (the model is a processor with ``restore = true``). Sends English and
+Chinese prompts carrying synthetic identifiers and prints, side by side, what the user sent,
+what the third party received, what was stored, and the reply the user got; then the chain
+check. The store is ``PRIVLOG_DATABASE_URL`` (default ``privlog.db`` in the working
+directory).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any, TextIO
 
+from privlog.config import Settings
 from privlog.core import Privlog
 
 __all__ = ["run"]
@@ -25,14 +31,41 @@ def _prompts() -> list[str]:
     return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def _app(privlog: Privlog) -> Any:
+class _Model(BaseHTTPRequestHandler):
+    """The "third-party model": records what it receives, answers by quoting the prompt."""
+
+    server: Any
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.received.append(body)
+        prompt = json.loads(body)["messages"][-1]["content"]
+        reply = json.dumps(
+            {
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": f"You said: {prompt}"}}
+                ]
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+
+def _app(privlog: Privlog, model_url: str) -> Any:
     import importlib
 
     from fastapi import FastAPI
 
     # adapters/ is mapped into the privlog namespace at install time, which mypy cannot
-    # follow from here; the import is resolved at run time.
+    # follow from here; the imports are resolved at run time.
     asgi = importlib.import_module("privlog.adapters.asgi")
+    guarded = importlib.import_module("privlog.adapters.httpx")
     app = FastAPI(title="privlog demo")
     app.add_middleware(
         asgi.PrivlogMiddleware, privlog=privlog, identify=lambda c: c.headers.get("x-user-id")
@@ -40,11 +73,20 @@ def _app(privlog: Privlog) -> Any:
 
     @app.post("/v1/chat/completions")
     async def chat(body: dict[str, Any]) -> dict[str, Any]:
-        size = sum(len(str(m.get("content", ""))) for m in body.get("messages", []))
-        reply = f"(canned reply) I received {size} characters."
-        return {"choices": [{"index": 0, "message": {"role": "assistant", "content": reply}}]}
+        async with guarded.guarded_async_client(privlog=privlog, timeout=30) as client:
+            upstream = await client.post(model_url, json=body)
+        return dict(upstream.json())
 
     return app
+
+
+def _with_model(settings: Settings, host: str) -> Settings:
+    """The demo's model server as a processor (scrub, restore), beside the user's policy."""
+    egress = dict(settings.policy.egress)
+    processors = list(egress.get("processors", []))
+    processors.append({"name": "demo-model", "hosts": [host], "action": "scrub", "restore": True})
+    egress["processors"] = processors
+    return dataclasses.replace(settings, policy=dataclasses.replace(settings.policy, egress=egress))
 
 
 def _free_port() -> int:
@@ -72,18 +114,57 @@ def _stored(privlog: Privlog, record_ids: list[str]) -> dict[str, dict[str, Any]
         engine.dispose()
 
 
-def run(*, once: bool, out: TextIO) -> int:
+def _converse(url: str, model: Any) -> list[tuple[str, str, str, str]]:
+    """Send the sample prompts; return (prompt, record id, what the model got, reply)."""
     import httpx
-    import uvicorn
 
+    sent = []
+    with httpx.Client(timeout=60) as client:
+        for i, prompt in enumerate(_prompts()):
+            body = {"model": "demo", "messages": [{"role": "user", "content": prompt}]}
+            response = client.post(url, json=body, headers={"x-user-id": f"demo-user-{i % 3}"})
+            response.raise_for_status()
+            received = json.loads(model.received[-1])["messages"][-1]["content"]
+            answer = response.json()["choices"][0]["message"]["content"]
+            sent.append((prompt, response.headers["x-privlog-record"], received, answer))
+    return sent
+
+
+def _report(privlog: Privlog, sent: list[tuple[str, str, str, str]], out: TextIO) -> bool:
     from privlog.store.chainstore import ChainStore
     from privlog.store.database import make_engine
 
-    privlog = Privlog.from_env()
+    privlog.flush(30)
+    stored = _stored(privlog, [s[1] for s in sent])
+    for prompt, rid, received, answer in sent:
+        row = stored.get(rid)
+        kept = json.loads(row["text"]).get("messages[0].content") if row and row["text"] else None
+        found = ", ".join(sorted(json.loads(row["entity_counts"]))) if row else ""
+        out.write(f"user sent:          {prompt}\n")
+        out.write(f"third party got:    {received}\n")
+        out.write(f"stored:             {kept if row else '(not written yet)'}\n")
+        out.write(f"user got back:      {answer}\n")
+        if row is not None:
+            out.write(f"record:             #{row['seq']} id {rid}; found: {found or 'nothing'}\n")
+        out.write("\n")
+    store = ChainStore(make_engine(privlog.settings.database_url), auto_migrate=False)
+    report = store.verify()
+    store.close()
+    out.write(f"chain check: {report}\n")
+    return report.ok
+
+
+def run(*, once: bool, out: TextIO) -> int:
+    import uvicorn
+
+    model = ThreadingHTTPServer(("127.0.0.1", 0), _Model)
+    model.received = []  # type: ignore[attr-defined]
+    threading.Thread(target=model.serve_forever, name="privlog-demo-model", daemon=True).start()
+    model_host = f"127.0.0.1:{model.server_port}"
+    privlog = Privlog(_with_model(Settings.from_env(), model_host))
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(_app(privlog), host="127.0.0.1", port=port, log_level="warning")
-    )
+    app = _app(privlog, f"http://{model_host}/v1/chat/completions")
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="privlog-demo-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -91,30 +172,9 @@ def run(*, once: bool, out: TextIO) -> int:
         time.sleep(0.05)
     url = f"http://127.0.0.1:{port}/v1/chat/completions"
     out.write(f"privlog demo: chat app with PrivlogMiddleware at {url}\n")
+    out.write(f"third-party model (a processor, scrub + restore) at http://{model_host}\n")
     out.write(f"store: {privlog.settings.database_url}\n\n")
-    sent: list[tuple[str, str]] = []
-    with httpx.Client(timeout=30) as client:
-        for i, prompt in enumerate(_prompts()):
-            body = {"model": "demo", "messages": [{"role": "user", "content": prompt}]}
-            response = client.post(url, json=body, headers={"x-user-id": f"demo-user-{i % 3}"})
-            response.raise_for_status()
-            sent.append((prompt, response.headers["x-privlog-record"]))
-    privlog.flush(30)
-    stored = _stored(privlog, [rid for _, rid in sent])
-    for prompt, rid in sent:
-        row = stored.get(rid)
-        kept = json.loads(row["text"]).get("messages[0].content") if row and row["text"] else None
-        found = ", ".join(sorted(json.loads(row["entity_counts"]))) if row else ""
-        out.write(f"user sent:  {prompt}\n")
-        if row is None:
-            out.write("stored:     (not written yet)\n\n")
-            continue
-        out.write(f"stored:     {kept}\n")
-        out.write(f"record:     #{row['seq']} id {rid}; found: {found or 'nothing'}\n\n")
-    store = ChainStore(make_engine(privlog.settings.database_url), auto_migrate=False)
-    report = store.verify()
-    store.close()
-    out.write(f"chain check: {report}\n")
+    ok = _report(privlog, _converse(url, model), out)
     if not once:
         out.write(f"\nserving {url} (POST OpenAI-shaped chat requests); Ctrl+C to stop\n")
         out.flush()
@@ -125,5 +185,7 @@ def run(*, once: bool, out: TextIO) -> int:
             pass
     server.should_exit = True
     thread.join(10)
+    model.shutdown()
+    model.server_close()
     privlog.close()
-    return 0 if report.ok else 1
+    return 0 if ok else 1

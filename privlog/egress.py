@@ -16,6 +16,7 @@ failing refuses the call: nothing is ever sent raw.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import urllib.parse
 from collections import Counter
@@ -290,15 +291,26 @@ class EgressGuard:
         self, texts: list[str], scope: Scope, taint: list[tuple[str, str]]
     ) -> dict[str, tuple[str, Counter[str]]]:
         unique = list(dict.fromkeys(t for t in texts if t))
+        tokens = dict(taint)
+        # One pass, longest value first, never inside a placeholder: a replacement is never
+        # rescanned, so "IBAN" cannot land inside "<IBAN_CODE_1>".
+        pattern = (
+            re.compile(f"{PLACEHOLDER_RE.pattern}|" + "|".join(re.escape(v) for v, _ in taint))
+            if taint
+            else None
+        )
         tainted: list[tuple[str, Counter[str]]] = []
         for text in unique:
             counts: Counter[str] = Counter()
-            replaced = text
-            for value, token in taint:
-                if value in replaced:
-                    counts[_type_of(token)] += replaced.count(value)
-                    replaced = replaced.replace(value, token)
-            tainted.append((replaced, counts))
+
+            def swap(match: re.Match[str], counts: Counter[str] = counts) -> str:
+                token = tokens.get(match.group())
+                if token is None:  # an existing placeholder
+                    return match.group()
+                counts[_type_of(token)] += 1
+                return token
+
+            tainted.append((pattern.sub(swap, text) if pattern else text, counts))
         results = self.privlog.pipeline.scrub_many([t for t, _ in tainted], scope)
         out: dict[str, tuple[str, Counter[str]]] = {}
         for original, (_, counts), result in zip(unique, tainted, results, strict=True):

@@ -209,9 +209,10 @@ class TestCommand:
         monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str],
     ) -> None:
-        """`privlog demo --once` serves a chat app behind the middleware on loopback, sends
-        English and Chinese prompts, and shows what was stored: no stored line carries an
-        identifier its prompt had, and the chain check passes."""
+        """`privlog demo --once` serves a chat app behind the middleware on loopback that
+        forwards to a loopback third-party model through the guard: neither what the third
+        party got nor what was stored carries an identifier, the user's reply has them
+        restored, and the chain check passes."""
         monkeypatch.setenv("PRIVLOG_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.db'}")
         code, out, _ = _run(["demo", "--once"], monkeypatch, capsys)
         assert code == 0

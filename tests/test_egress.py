@@ -230,3 +230,22 @@ def test_async_client_and_requests_session(tmp_path: Path, rng: random.Random) -
             session.post("http://elsewhere.example/x", json={})
         session.close()
         assert find_leaks(b"".join(server.received), [rid, mobile]) == []
+
+
+def test_taint_never_rewrites_inside_a_placeholder(tmp_path: Path) -> None:
+    """A tainted value that is also part of a placeholder name ("IBAN" beside
+    "<IBAN_CODE_1>") is replaced in the text but never inside the placeholder."""
+    with third_party() as server:
+        pl = _privlog(tmp_path, server.server_port)
+        guard = pl.egress_guard
+        scope = pl.pipeline.transformer.scope()
+        scope.placeholder("IBAN_CODE", "GB82 WEST 1234 5698 7654 32")
+        scope.placeholder("ORGANIZATION", "IBAN")
+        cleaned = guard._clean(
+            ["IBAN: GB82 WEST 1234 5698 7654 32 and <IBAN_CODE_1>"],
+            scope,
+            sorted(((v, k) for k, v in scope.originals.items()), key=lambda p: -len(p[0])),
+        )
+    ((text, counts),) = cleaned.values()
+    assert text == "<ORGANIZATION_1>: <IBAN_CODE_1> and <IBAN_CODE_1>"
+    assert counts == {"ORGANIZATION": 1, "IBAN_CODE": 1}
