@@ -21,7 +21,7 @@ from tests.canaries import cn_mobile, cn_resident_id, email, find_leaks
 from tests.thirdparty import third_party
 
 
-def _privlog(tmp_path: Path, port: int, **processor: Any) -> Privlog:
+def _privlog(tmp_path: Path, port: int, *, model: str | None = None, **processor: Any) -> Privlog:
     egress = {
         "first_party": ["first.internal"],
         "processors": [
@@ -33,7 +33,7 @@ def _privlog(tmp_path: Path, port: int, **processor: Any) -> Privlog:
             database_url=f"sqlite:///{tmp_path / 'p.db'}",
             key_file=tmp_path / "k.keys",
             policy=Policy(
-                detection=DetectionSettings(model=None),
+                detection=DetectionSettings(model=model),
                 store=StorePolicy(batch_interval=0.02),
                 egress=egress,
             ),
