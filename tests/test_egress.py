@@ -249,3 +249,29 @@ def test_taint_never_rewrites_inside_a_placeholder(tmp_path: Path) -> None:
     ((text, counts),) = cleaned.values()
     assert text == "<ORGANIZATION_1>: <IBAN_CODE_1> and <IBAN_CODE_1>"
     assert counts == {"ORGANIZATION": 1, "IBAN_CODE": 1}
+
+
+def test_openai_sdk_through_the_guard(tmp_path: Path, rng: random.Random) -> None:
+    """The real openai client with http_client=guarded_client(): the prompt reaches the
+    (loopback) vendor scrubbed, and the reply comes back with the value restored."""
+    import openai
+
+    from privlog.adapters.httpx import guarded_client
+
+    mobile, rid = cn_mobile(rng), cn_resident_id(rng)
+    with third_party() as server:
+        pl = _privlog(tmp_path, server.server_port, restore=True)
+        client = openai.OpenAI(
+            base_url=f"http://127.0.0.1:{server.server_port}/v1",
+            api_key="test-key",
+            http_client=guarded_client(privlog=pl),
+            max_retries=0,
+        )
+        completion = client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": f"我的手机{mobile}，身份证{rid}"}]
+        )
+        client.close()
+        (received,) = server.bodies
+    assert find_leaks(received, [mobile, rid]) == []
+    assert b"<PHONE_NUMBER_1>" in received
+    assert completion.choices[0].message.content == f"You said: 我的手机{mobile}，身份证{rid}"

@@ -36,7 +36,25 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(event[i : i + 7])
                 self.wfile.flush()
             return
-        reply = json.dumps({"echo": doc, "path": self.path}).encode()
+        if self.path.endswith("/chat/completions") and "messages" in doc:
+            said = doc["messages"][-1]["content"]
+            reply = json.dumps(
+                {
+                    "id": "chatcmpl-1",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": doc.get("model", "m"),
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": f"You said: {said}"},
+                        }
+                    ],
+                }
+            ).encode()
+        else:
+            reply = json.dumps({"echo": doc, "path": self.path}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(reply)))
