@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from privlog.config import Policy, Settings
     from privlog.core import Privlog, Receipt
     from privlog.detect.findings import Finding
+    from privlog.egress import install_egress_guard
     from privlog.records import UsageRecord
     from privlog.store.migrate import migrate
     from privlog.transform import Replacement, Scrubbed
@@ -43,6 +44,7 @@ __all__ = [
     "StoreError",
     "UsageRecord",
     "__version__",
+    "install_egress_guard",
     "migrate",
 ]
 
@@ -56,6 +58,7 @@ _LAZY = {
     "Receipt": "privlog.core",
     "UsageRecord": "privlog.records",
     "migrate": "privlog.store.migrate",
+    "install_egress_guard": "privlog.egress",
 }
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "EgressPolicy",
     "Processor",
     "Restorer",
+    "install_egress_guard",
 ]
 
 Action = Literal["scrub", "block"]
@@ -398,3 +399,12 @@ class Restorer:
     def finish(self) -> str:
         text, self._pending = self._pending, ""
         return self._swap(text)
+
+
+def install_egress_guard(privlog: Privlog | None = None) -> None:
+    """Opt in, process-wide: every ``httpx.Client``/``AsyncClient`` and ``requests.Session``
+    created from now on is guarded (for SDKs that build their own clients)."""
+    import importlib
+
+    # adapters/ is mapped into the privlog namespace at install time; resolved at run time.
+    importlib.import_module("privlog.adapters.install").install(privlog)

@@ -275,3 +275,33 @@ def test_openai_sdk_through_the_guard(tmp_path: Path, rng: random.Random) -> Non
     assert find_leaks(received, [mobile, rid]) == []
     assert b"<PHONE_NUMBER_1>" in received
     assert completion.choices[0].message.content == f"You said: 我的手机{mobile}，身份证{rid}"
+
+
+def test_install_egress_guard(tmp_path: Path, rng: random.Random) -> None:
+    """After install_egress_guard(), plain httpx clients and requests sessions are guarded;
+    uninstall restores the constructors."""
+    import requests
+
+    from privlog import install_egress_guard
+    from privlog.adapters import install
+
+    mobile = cn_mobile(rng)
+    with third_party() as server:
+        pl = _privlog(tmp_path, server.server_port)
+        url = f"http://127.0.0.1:{server.server_port}/v1"
+        install_egress_guard(pl)
+        try:
+            with httpx.Client() as client:
+                client.post(url, json={"t": mobile})
+                with pytest.raises(EgressBlocked):
+                    client.post("http://elsewhere.example/", json={})
+            session = requests.Session()
+            session.post(url, json={"t": mobile})
+            session.close()
+        finally:
+            install.uninstall()
+        assert len(server.bodies) == 2
+        assert find_leaks(b"".join(server.received), [mobile]) == []
+        with httpx.Client() as client:  # back to normal
+            client.post(url, json={"t": "plain"})
+        assert server.bodies[-1] == b'{"t":"plain"}'

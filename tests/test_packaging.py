@@ -107,6 +107,7 @@ def test_public_api() -> None:
         "StoreError",
         "UsageRecord",
         "__version__",
+        "install_egress_guard",
         "migrate",
     ]
     for name in privlog.__all__:
