@@ -10,6 +10,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import egress  # noqa: E402
 import middleware  # noqa: E402
 import scan  # noqa: E402
 import store  # noqa: E402
@@ -18,7 +19,7 @@ import store  # noqa: E402
 def main() -> None:
     results = {
         "machine": {"python": platform.python_version(), "cpu": platform.processor() or "unknown"},
-        "benchmarks": [scan.run(), store.run(), middleware.run()],
+        "benchmarks": [scan.run(), store.run(), middleware.run(), egress.run()],
     }
     out = HERE / "results.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
