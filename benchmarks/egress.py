@@ -73,9 +73,8 @@ def run(count: int = 300, rounds: int = 3) -> dict[str, Any]:
     result["added_p99_ms"] = round(result["guarded_p99_ms"] - result["plain_p99_ms"], 3)
     print(f"egress: 2 KB JSON body, {count * rounds} calls per client")
     for label, key in (("unguarded", "plain"), ("guarded", "guarded"), ("added", "added")):
-        print(
-            f"  {label:9} p50 {result[f'{key}_p50_ms']:.3f} ms  p99 {result[f'{key}_p99_ms']:.3f} ms"
-        )
+        p50, p99 = result[f"{key}_p50_ms"], result[f"{key}_p99_ms"]
+        print(f"  {label:9} p50 {p50:.3f} ms  p99 {p99:.3f} ms")
     plain.close()
     guarded.close()
     pl.close()
