@@ -10,12 +10,14 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from privlog.store.chainstore import ChainStore
 from privlog.store.database import make_engine
 from tests.canaries import find_leaks
+from tests.thirdparty import third_party
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -55,17 +57,28 @@ def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
     ids=["fastapi-uvicorn", "flask-gunicorn"],
 )
 def test_example_records_every_request(server: list[str], tmp_path: Path) -> None:
-    """Each example app, under its real server, answers every request and records each one
-    with scrubbed text; the chain verifies after a graceful shutdown."""
+    """Each example app, under its real server, forwards every chat to a loopback vendor
+    through the guard (the vendor sees placeholders, the user gets the values back) and
+    records each request; the chain verifies after a graceful shutdown."""
+    with third_party() as vendor:
+        _serve_and_check(server, tmp_path, vendor)
+
+
+def _serve_and_check(server: list[str], tmp_path: Path, vendor: Any) -> None:
     port = _free_port()
     policy = tmp_path / "policy.toml"
-    policy.write_text('[detection]\nmodel = "none"\n[store]\nbatch_interval = 0.05\n')
+    policy.write_text(
+        '[detection]\nmodel = "none"\n[store]\nbatch_interval = 0.05\n'
+        "[[egress.processors]]\n"
+        f'name = "vendor"\nhosts = ["127.0.0.1:{vendor.server_port}"]\nrestore = true\n'
+    )
     db = tmp_path / "privlog.db"
     env = {
         **os.environ,
         "PRIVLOG_DATABASE_URL": f"sqlite:///{db}",
         "PRIVLOG_KEY_FILE": str(tmp_path / "k.keys"),
         "PRIVLOG_CONFIG": str(policy),
+        "UPSTREAM_URL": f"http://127.0.0.1:{vendor.server_port}/v1",
     }
     cmd = [part.replace("{port}", str(port)) for part in server]
     proc = subprocess.Popen(
@@ -86,7 +99,8 @@ def test_example_records_every_request(server: list[str], tmp_path: Path) -> Non
             with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback http
                 assert resp.status == 200
                 assert len(resp.headers["X-Privlog-Record"]) == 32
-                assert "canned reply" in json.loads(resp.read())["choices"][0]["message"]["content"]
+                reply = json.loads(resp.read())["choices"][0]["message"]["content"]
+                assert reply == f"You said: call {phone}"
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=30)
@@ -97,3 +111,5 @@ def test_example_records_every_request(server: list[str], tmp_path: Path) -> Non
     store.engine.dispose()
     assert find_leaks(b"".join(p.read_bytes() for p in tmp_path.glob("privlog.db*")), phones) == []
     assert find_leaks(err, phones) == []
+    assert len(vendor.bodies) == 20
+    assert find_leaks(b"".join(vendor.received), phones) == []
