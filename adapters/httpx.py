@@ -11,8 +11,7 @@ processor asks for placeholders to be restored, chunk by chunk.
 from __future__ import annotations
 
 import codecs
-import json
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 try:
@@ -21,7 +20,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra ins
     raise ImportError("privlog.adapters.httpx needs httpx: pip install httpx") from exc
 
 from privlog.core import Privlog
-from privlog.egress import EgressDecision, Restorer
+from privlog.egress import EgressDecision, Restorer, SseRestorer, restorer_for
 
 __all__ = [
     "AsyncGuardTransport",
@@ -51,16 +50,10 @@ def _outgoing(request: httpx.Request, decision: EgressDecision) -> httpx.Request
     )
 
 
-def _originals_for(response: httpx.Response, originals: Mapping[str, str]) -> dict[str, str]:
-    kind = response.headers.get("content-type", "")
-    if "json" in kind or "event-stream" in kind:
-        # the values land inside JSON strings: escape them as JSON would
-        return {k: json.dumps(v, ensure_ascii=False)[1:-1] for k, v in originals.items()}
-    return dict(originals)
-
-
 class _RestoringStream(httpx.SyncByteStream):
-    def __init__(self, inner: Iterator[bytes], restorer: Restorer, close: Any) -> None:
+    def __init__(
+        self, inner: Iterator[bytes], restorer: Restorer | SseRestorer, close: Any
+    ) -> None:
         self._inner, self._restorer, self._close = inner, restorer, close
 
     def __iter__(self) -> Iterator[bytes]:
@@ -78,7 +71,9 @@ class _RestoringStream(httpx.SyncByteStream):
 
 
 class _AsyncRestoringStream(httpx.AsyncByteStream):
-    def __init__(self, inner: AsyncIterator[bytes], restorer: Restorer, close: Any) -> None:
+    def __init__(
+        self, inner: AsyncIterator[bytes], restorer: Restorer | SseRestorer, close: Any
+    ) -> None:
         self._inner, self._restorer, self._close = inner, restorer, close
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -115,7 +110,7 @@ class GuardTransport(httpx.BaseTransport):
         response = self._inner.handle_request(_outgoing(request, decision))
         if decision.restore is None:
             return response
-        restorer = Restorer(_originals_for(response, decision.restore))
+        restorer = restorer_for(response.headers.get("content-type", ""), decision.restore)
         stream = response.stream
         assert isinstance(stream, httpx.SyncByteStream)
         return httpx.Response(
@@ -155,7 +150,7 @@ class AsyncGuardTransport(httpx.AsyncBaseTransport):
         response = await self._inner.handle_async_request(_outgoing(request, decision))
         if decision.restore is None:
             return response
-        restorer = Restorer(_originals_for(response, decision.restore))
+        restorer = restorer_for(response.headers.get("content-type", ""), decision.restore)
         stream = response.stream
         assert isinstance(stream, httpx.AsyncByteStream)
         return httpx.Response(

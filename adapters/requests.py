@@ -8,7 +8,6 @@ default); streamed replies pass through as sent.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 try:
@@ -18,7 +17,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra ins
     raise ImportError("privlog.adapters.requests needs requests: pip install requests") from exc
 
 from privlog.core import Privlog
-from privlog.egress import Restorer
+from privlog.egress import restorer_for
 
 __all__ = ["GuardAdapter", "guarded_session"]
 
@@ -55,13 +54,7 @@ class GuardAdapter(HTTPAdapter):
                 request.headers["Accept-Encoding"] = "identity"
         response = super().send(request, **kwargs)
         if decision.restore is not None and not kwargs.get("stream"):
-            kind = response.headers.get("content-type", "")
-            originals = dict(decision.restore)
-            if "json" in kind or "event-stream" in kind:
-                originals = {
-                    k: json.dumps(v, ensure_ascii=False)[1:-1] for k, v in originals.items()
-                }
-            restorer = Restorer(originals)
+            restorer = restorer_for(response.headers.get("content-type", ""), decision.restore)
             text = restorer.feed(response.content.decode("utf-8", "replace")) + restorer.finish()
             response._content = text.encode()  # requests has no public setter for a read body
         return response

@@ -38,7 +38,9 @@ __all__ = [
     "EgressPolicy",
     "Processor",
     "Restorer",
+    "SseRestorer",
     "install_egress_guard",
+    "restorer_for",
 ]
 
 Action = Literal["scrub", "block"]
@@ -408,3 +410,95 @@ def install_egress_guard(privlog: Privlog | None = None) -> None:
 
     # adapters/ is mapped into the privlog namespace at install time; resolved at run time.
     importlib.import_module("privlog.adapters.install").install(privlog)
+
+
+class SseRestorer:
+    """Restores placeholders in a server-sent-events stream whose ``data:`` lines are JSON,
+    even when a placeholder is split across *events* (an LLM streams it token by token).
+
+    Each string field (by its JSON path, e.g. ``choices[0].delta.content``) keeps its own
+    held-back tail; the tail is released in the next event at the same path, or, before
+    ``[DONE]`` or at the end, in one extra event shaped like the last one.
+    """
+
+    def __init__(self, originals: Mapping[str, str]) -> None:
+        self._originals = dict(originals)
+        self._buffer = ""
+        self._pending: dict[str, str] = {}
+        self._last: Any = None
+
+    def __repr__(self) -> str:
+        return f"SseRestorer(placeholders={len(self._originals)})"
+
+    def feed(self, chunk: str) -> str:
+        self._buffer += chunk.replace("\r\n", "\n")
+        out = []
+        while "\n\n" in self._buffer:
+            event, self._buffer = self._buffer.split("\n\n", 1)
+            out.append(self._event(event) + "\n\n")
+        return "".join(out)
+
+    def finish(self) -> str:
+        rest, self._buffer = self._buffer, ""
+        text = self._event(rest) if rest.strip() else rest
+        return self._release() + text
+
+    def _swap(self, text: str) -> str:
+        return PLACEHOLDER_RE.sub(lambda m: self._originals.get(m.group(), m.group()), text)
+
+    def _event(self, event: str) -> str:
+        lines = event.split("\n")
+        data = [line[5:].lstrip() for line in lines if line.startswith("data:")]
+        payload = "\n".join(data)
+        if payload.strip() == "[DONE]":
+            return self._release() + event
+        try:
+            doc = json.loads(payload) if data else None
+        except ValueError:
+            return self._swap(event)
+        if doc is None:
+            return event
+        doc = self._walk(doc, "")
+        self._last = doc
+        other = [line for line in lines if not line.startswith("data:")]
+        return "\n".join([*other, f"data: {json.dumps(doc, ensure_ascii=False)}"])
+
+    def _walk(self, value: Any, path: str) -> Any:
+        if isinstance(value, str):
+            text = self._pending.pop(path, "") + value
+            cut = text.rfind("<")
+            if cut != -1 and ">" not in text[cut:] and len(text) - cut < Restorer._MAX:
+                self._pending[path], text = text[cut:], text[:cut]
+            return self._swap(text)
+        if isinstance(value, dict):
+            return {k: self._walk(v, f"{path}.{k}") for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._walk(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return value
+
+    def _release(self) -> str:
+        if not self._pending or self._last is None:
+            return ""
+        pending, self._pending = self._pending, {}
+
+        def fill(value: Any, path: str) -> Any:
+            if isinstance(value, str):
+                return self._swap(pending[path]) if path in pending else ""
+            if isinstance(value, dict):
+                return {k: fill(v, f"{path}.{k}") for k, v in value.items()}
+            if isinstance(value, list):
+                return [fill(v, f"{path}[{i}]") for i, v in enumerate(value)]
+            return value
+
+        return f"data: {json.dumps(fill(self._last, ''), ensure_ascii=False)}\n\n"
+
+
+def restorer_for(content_type: str, originals: Mapping[str, str]) -> Restorer | SseRestorer:
+    """The right restorer for a reply: event-aware for SSE, JSON-escaping for JSON."""
+    kind = content_type.lower()
+    if "event-stream" in kind:
+        return SseRestorer(originals)
+    if "json" in kind:
+        # the values land inside JSON strings: escape them as JSON would
+        return Restorer({k: json.dumps(v, ensure_ascii=False)[1:-1] for k, v in originals.items()})
+    return Restorer(originals)

@@ -305,3 +305,48 @@ def test_install_egress_guard(tmp_path: Path, rng: random.Random) -> None:
         with httpx.Client() as client:  # back to normal
             client.post(url, json={"t": "plain"})
         assert server.bodies[-1] == b'{"t":"plain"}'
+
+
+@pytest.mark.parametrize("size", range(1, 9))
+def test_sse_restore_across_events(size: int) -> None:
+    """OpenAI-style deltas of every size: a placeholder spread over several events is
+    restored, the text outside placeholders is unchanged, and nothing is lost at [DONE]."""
+    from privlog.egress import SseRestorer
+
+    text = "hi <PHONE_NUMBER_1>, mail <EMAIL_ADDRESS_1> <"
+    restorer = SseRestorer({"<PHONE_NUMBER_1>": "13800138000", "<EMAIL_ADDRESS_1>": "a@b.cn"})
+    stream = (
+        "".join(
+            f"data: {json.dumps({'choices': [{'delta': {'content': text[i : i + size]}}]})}\n\n"
+            for i in range(0, len(text), size)
+        )
+        + "data: [DONE]\n\n"
+    )
+    out = "".join(restorer.feed(stream[i : i + 5]) for i in range(0, len(stream), 5))
+    out += restorer.finish()
+    events = [e[6:] for e in out.split("\n\n") if e.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    rebuilt = "".join(json.loads(e)["choices"][0]["delta"]["content"] for e in events[:-1])
+    assert rebuilt == "hi 13800138000, mail a@b.cn <"
+
+
+def test_streamed_chat_restored_through_the_guard(tmp_path: Path, rng: random.Random) -> None:
+    """A vendor streaming three characters per event: the app reassembles the user's own
+    values, while the vendor only saw placeholders."""
+    from privlog.adapters.httpx import guarded_client
+
+    mobile = cn_mobile(rng)
+    with third_party() as server:
+        pl = _privlog(tmp_path, server.server_port, restore=True)
+        body = {"stream": "tokens", "messages": [{"role": "user", "content": f"tel {mobile}"}]}
+        with (
+            guarded_client(privlog=pl) as client,
+            client.stream(
+                "POST", f"http://127.0.0.1:{server.server_port}/v1/chat/completions", json=body
+            ) as response,
+        ):
+            events = [line[6:] for line in response.iter_lines() if line.startswith("data: ")]
+        assert find_leaks(b"".join(server.received), [mobile]) == []
+    assert events[-1] == "[DONE]"
+    said = "".join(json.loads(e)["choices"][0]["delta"]["content"] for e in events[:-1])
+    assert said == f"You said: tel {mobile}"

@@ -26,6 +26,17 @@ class _Handler(BaseHTTPRequestHandler):
             doc = json.loads(body)
         except ValueError:
             doc = {}
+        if doc.get("stream") == "tokens":  # OpenAI-style: a few characters per event
+            said = f"You said: {doc['messages'][-1]['content']}"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            for i in range(0, len(said), 3):
+                chunk = {"choices": [{"index": 0, "delta": {"content": said[i : i + 3]}}]}
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.flush()
+            self.wfile.write(b"data: [DONE]\n\n")
+            return
         if doc.get("stream"):
             text = json.dumps(doc)
             self.send_response(200)
