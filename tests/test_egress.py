@@ -350,3 +350,50 @@ def test_streamed_chat_restored_through_the_guard(tmp_path: Path, rng: random.Ra
     assert events[-1] == "[DONE]"
     said = "".join(json.loads(e)["choices"][0]["delta"]["content"] for e in events[:-1])
     assert said == f"You said: tel {mobile}"
+
+
+def test_decisions_are_recorded_without_values(tmp_path: Path, rng: random.Random) -> None:
+    """Each outbound decision made while serving a request lands in that request's usage
+    record: destination, processor, action and counts by type, never the values."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from privlog.adapters.asgi import PrivlogMiddleware
+    from privlog.adapters.httpx import guarded_client
+    from tests.adapters_support import stored
+
+    mobile = cn_mobile(rng)
+    with third_party() as server:
+        pl = _privlog(tmp_path, server.server_port)
+        app = FastAPI()
+        app.add_middleware(PrivlogMiddleware, privlog=pl)
+        upstream = f"http://127.0.0.1:{server.server_port}/v1/chat"
+
+        @app.post("/chat")
+        def chat(body: dict[str, Any]) -> Any:
+            with guarded_client(privlog=pl) as client:
+                client.post(upstream, json=body)
+                with pytest.raises(EgressBlocked):
+                    client.post("http://elsewhere.example/x", json=body)
+            return {"ok": True}
+
+        with TestClient(app) as client:
+            assert client.post("/chat", json={"prompt": f"tel {mobile}"}).status_code == 200
+        (row,) = stored(pl)
+    decisions = json.loads(row["egress"])
+    assert decisions == [
+        {
+            "destination": f"127.0.0.1:{server.server_port}",
+            "processor": "vendor",
+            "action": "scrub",
+            "entity_counts": {"PHONE_NUMBER": 1},
+        },
+        {
+            "destination": "elsewhere.example",
+            "processor": None,
+            "action": "blocked",
+            "entity_counts": {},
+        },
+    ]
+    assert mobile not in json.dumps(row, default=str)
+    pl.close()
