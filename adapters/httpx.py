@@ -50,48 +50,77 @@ def _outgoing(request: httpx.Request, decision: EgressDecision) -> httpx.Request
     )
 
 
+class _ByteRestorer:
+    """Bytes in, bytes out: incremental UTF-8 decoding around a text restorer."""
+
+    def __init__(self, restorer: Restorer | SseRestorer) -> None:
+        self._restorer = restorer
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def feed(self, chunk: bytes) -> bytes:
+        return self._restorer.feed(self._decoder.decode(chunk)).encode()
+
+    def finish(self) -> bytes:
+        tail = self._restorer.feed(self._decoder.decode(b"", final=True))
+        return (tail + self._restorer.finish()).encode()
+
+
 class _RestoringStream(httpx.SyncByteStream):
-    def __init__(
-        self, inner: Iterator[bytes], restorer: Restorer | SseRestorer, close: Any
-    ) -> None:
-        self._inner, self._restorer, self._close = inner, restorer, close
+    def __init__(self, inner: httpx.SyncByteStream, restorer: _ByteRestorer) -> None:
+        self._inner, self._restorer = inner, restorer
 
     def __iter__(self) -> Iterator[bytes]:
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
         for chunk in self._inner:
-            text = self._restorer.feed(decoder.decode(chunk))
-            if text:
-                yield text.encode()
-        tail = self._restorer.feed(decoder.decode(b"", final=True)) + self._restorer.finish()
-        if tail:
-            yield tail.encode()
+            if out := self._restorer.feed(chunk):
+                yield out
+        if tail := self._restorer.finish():
+            yield tail
 
     def close(self) -> None:
-        self._close()
+        self._inner.close()
 
 
 class _AsyncRestoringStream(httpx.AsyncByteStream):
-    def __init__(
-        self, inner: AsyncIterator[bytes], restorer: Restorer | SseRestorer, close: Any
-    ) -> None:
-        self._inner, self._restorer, self._close = inner, restorer, close
+    def __init__(self, inner: httpx.AsyncByteStream, restorer: _ByteRestorer) -> None:
+        self._inner, self._restorer = inner, restorer
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
         async for chunk in self._inner:
-            text = self._restorer.feed(decoder.decode(chunk))
-            if text:
-                yield text.encode()
-        tail = self._restorer.feed(decoder.decode(b"", final=True)) + self._restorer.finish()
-        if tail:
-            yield tail.encode()
+            if out := self._restorer.feed(chunk):
+                yield out
+        if tail := self._restorer.finish():
+            yield tail
 
     async def aclose(self) -> None:
-        await self._close()
+        await self._inner.aclose()
 
 
-def _restored_headers(response: httpx.Response) -> list[tuple[str, str]]:
-    return [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-length"]
+def _restored(
+    request: httpx.Request, response: httpx.Response, decision: EgressDecision, *, is_async: bool
+) -> httpx.Response:
+    """The reply with placeholders restored as it streams (if the processor asks for it)."""
+    if decision.restore is None:
+        return response
+    restorer = _ByteRestorer(
+        restorer_for(response.headers.get("content-type", ""), decision.restore)
+    )
+    stream = response.stream
+    wrapped: httpx.SyncByteStream | httpx.AsyncByteStream
+    # (httpx.ByteStream is both sync and async: the calling transport decides)
+    if is_async:
+        assert isinstance(stream, httpx.AsyncByteStream)
+        wrapped = _AsyncRestoringStream(stream, restorer)
+    else:
+        assert isinstance(stream, httpx.SyncByteStream)
+        wrapped = _RestoringStream(stream, restorer)
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-length"]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        stream=wrapped,
+        extensions=response.extensions,
+        request=request,
+    )
 
 
 class GuardTransport(httpx.BaseTransport):
@@ -108,18 +137,7 @@ class GuardTransport(httpx.BaseTransport):
         body = request.read()
         decision = guard.check(request.method, str(request.url), dict(request.headers), body)
         response = self._inner.handle_request(_outgoing(request, decision))
-        if decision.restore is None:
-            return response
-        restorer = restorer_for(response.headers.get("content-type", ""), decision.restore)
-        stream = response.stream
-        assert isinstance(stream, httpx.SyncByteStream)
-        return httpx.Response(
-            response.status_code,
-            headers=_restored_headers(response),
-            stream=_RestoringStream(iter(stream), restorer, stream.close),
-            extensions=response.extensions,
-            request=request,
-        )
+        return _restored(request, response, decision, is_async=False)
 
     def close(self) -> None:
         self._inner.close()
@@ -148,18 +166,7 @@ class AsyncGuardTransport(httpx.AsyncBaseTransport):
             )
         )
         response = await self._inner.handle_async_request(_outgoing(request, decision))
-        if decision.restore is None:
-            return response
-        restorer = restorer_for(response.headers.get("content-type", ""), decision.restore)
-        stream = response.stream
-        assert isinstance(stream, httpx.AsyncByteStream)
-        return httpx.Response(
-            response.status_code,
-            headers=_restored_headers(response),
-            stream=_AsyncRestoringStream(stream.__aiter__(), restorer, stream.aclose),
-            extensions=response.extensions,
-            request=request,
-        )
+        return _restored(request, response, decision, is_async=True)
 
     async def aclose(self) -> None:
         await self._inner.aclose()

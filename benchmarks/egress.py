@@ -7,7 +7,6 @@ guard's own cost: reading the body, taint, detection, rewriting, and restoring t
 
 from __future__ import annotations
 
-import statistics
 import sys
 import tempfile
 import time
@@ -20,6 +19,7 @@ sys.path.insert(0, str(HERE))
 
 import httpx  # noqa: E402
 from corpus import prompts  # noqa: E402
+from timing import summarise  # noqa: E402
 
 from privlog import Privlog  # noqa: E402
 from privlog.adapters.httpx import GuardTransport  # noqa: E402
@@ -31,11 +31,6 @@ def _vendor(request: httpx.Request) -> httpx.Response:
         200,
         json={"choices": [{"message": {"content": request.read()[:64].decode(errors="replace")}}]},
     )
-
-
-def _pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
 def run(count: int = 300, rounds: int = 3) -> dict[str, Any]:
@@ -65,12 +60,7 @@ def run(count: int = 300, rounds: int = 3) -> dict[str, Any]:
                 client.post("http://vendor.example/v1", json=body).json()
                 times[name].append(time.perf_counter() - start)
     result: dict[str, Any] = {"benchmark": "egress", "body_chars": 2000, "calls": count * rounds}
-    for name, samples in times.items():
-        result[f"{name}_p50_ms"] = round(_pct(samples, 0.5), 3)
-        result[f"{name}_p99_ms"] = round(_pct(samples, 0.99), 3)
-        result[f"{name}_mean_ms"] = round(statistics.mean(samples) * 1000, 3)
-    result["added_p50_ms"] = round(result["guarded_p50_ms"] - result["plain_p50_ms"], 3)
-    result["added_p99_ms"] = round(result["guarded_p99_ms"] - result["plain_p99_ms"], 3)
+    summarise(result, times, "plain", "guarded")
     print(f"egress: 2 KB JSON body, {count * rounds} calls per client")
     for label, key in (("unguarded", "plain"), ("guarded", "guarded"), ("added", "added")):
         p50, p99 = result[f"{key}_p50_ms"], result[f"{key}_p99_ms"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ sys.path.insert(0, str(HERE))
 
 from corpus import prompts  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
+from timing import summarise  # noqa: E402
 
 from privlog.adapters.asgi import PrivlogMiddleware  # noqa: E402
 from privlog.config import HttpPolicy  # noqa: E402
@@ -64,11 +64,6 @@ async def _call(app: Any, body: bytes) -> float:
     return time.perf_counter() - start
 
 
-def _pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-
 def _measure(mode: str, size: int, count: int, rounds: int) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp())
     http = HttpPolicy(block_on=("SECRET",)) if mode == "inline" else HttpPolicy(record_header=True)
@@ -94,12 +89,7 @@ def _measure(mode: str, size: int, count: int, rounds: int) -> dict[str, Any]:
     pl.flush(120)
     pl.close()
     result = {"mode": mode, "prompt_chars": size, "requests": count * rounds}
-    for name, samples in times.items():
-        result[f"{name}_p50_ms"] = round(_pct(samples, 0.50), 3)
-        result[f"{name}_p99_ms"] = round(_pct(samples, 0.99), 3)
-        result[f"{name}_mean_ms"] = round(statistics.mean(samples) * 1000, 3)
-    result["added_p50_ms"] = round(result["privlog_p50_ms"] - result["plain_p50_ms"], 3)
-    result["added_p99_ms"] = round(result["privlog_p99_ms"] - result["plain_p99_ms"], 3)
+    summarise(result, times, "plain", "privlog")
     return result
 
 

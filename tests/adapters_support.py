@@ -16,7 +16,11 @@ from privlog.store.schema import records
 
 
 def make_privlog(
-    tmp_path: Path, *, model: str | None = None, http: HttpPolicy | None = None
+    tmp_path: Path,
+    *,
+    model: str | None = None,
+    http: HttpPolicy | None = None,
+    egress: dict[str, Any] | None = None,
 ) -> Privlog:
     return Privlog(
         Settings(
@@ -26,6 +30,7 @@ def make_privlog(
                 detection=DetectionSettings(model=model),
                 store=StorePolicy(batch_interval=0.02),
                 http=http or HttpPolicy(),
+                egress=egress or {},
             ),
         )
     )

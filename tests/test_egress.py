@@ -12,33 +12,30 @@ import httpx
 import pytest
 
 from privlog import EgressBlocked, Privlog
-from privlog.config import Policy, Settings, StorePolicy
 from privlog.context import RequestContext, current_request
-from privlog.detect import DetectionSettings
 from privlog.egress import Restorer
 from privlog.pipeline import Pipeline
+from tests.adapters_support import make_privlog
 from tests.canaries import cn_mobile, cn_resident_id, email, find_leaks
 from tests.thirdparty import third_party
 
 
-def _privlog(tmp_path: Path, port: int, *, model: str | None = None, **processor: Any) -> Privlog:
+def _privlog(
+    tmp_path: Path,
+    port: int,
+    *,
+    model: str | None = None,
+    hosts: list[str] | None = None,
+    **processor: Any,
+) -> Privlog:
+    """A Privlog whose one processor ("vendor") is the loopback server on ``port``."""
     egress = {
         "first_party": ["first.internal"],
         "processors": [
-            {"name": "vendor", "hosts": [f"127.0.0.1:{port}"], **processor},
+            {"name": "vendor", "hosts": hosts or [f"127.0.0.1:{port}"], **processor},
         ],
     }
-    return Privlog(
-        Settings(
-            database_url=f"sqlite:///{tmp_path / 'p.db'}",
-            key_file=tmp_path / "k.keys",
-            policy=Policy(
-                detection=DetectionSettings(model=model),
-                store=StorePolicy(batch_interval=0.02),
-                egress=egress,
-            ),
-        )
-    )
+    return make_privlog(tmp_path, model=model, egress=egress)
 
 
 def test_unknown_host_is_refused(tmp_path: Path) -> None:
@@ -397,3 +394,25 @@ def test_decisions_are_recorded_without_values(tmp_path: Path, rng: random.Rando
     ]
     assert mobile not in json.dumps(row, default=str)
     pl.close()
+
+
+def test_restore_with_in_memory_transports(tmp_path: Path, rng: random.Random) -> None:
+    """Restoring works over any inner transport, sync and async (httpx.MockTransport's
+    streams are both at once)."""
+    from privlog.adapters.httpx import AsyncGuardTransport, GuardTransport
+
+    mobile = cn_mobile(rng)
+    pl = _privlog(tmp_path, 1, hosts=["vendor.example"], restore=True)
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=json.loads(request.read()))
+
+    with httpx.Client(transport=GuardTransport(httpx.MockTransport(echo), privlog=pl)) as client:
+        assert client.post("http://vendor.example/", json={"t": mobile}).json() == {"t": mobile}
+
+    async def call() -> Any:
+        transport = AsyncGuardTransport(httpx.MockTransport(echo), privlog=pl)
+        async with httpx.AsyncClient(transport=transport) as client:
+            return (await client.post("http://vendor.example/", json={"t": mobile})).json()
+
+    assert asyncio.run(call()) == {"t": mobile}
