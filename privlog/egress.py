@@ -15,6 +15,8 @@ failing refuses the call: nothing is ever sent raw.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextvars
 import json
 import re
 import threading
@@ -44,6 +46,11 @@ __all__ = [
 ]
 
 Action = Literal["scrub", "block"]
+# Detection for outbound calls runs here so that a deadline can be enforced: a call whose
+# detection overruns is refused (the detection finishes in the background, its result unused).
+_EXECUTOR = concurrent.futures.ThreadPoolExecutor(
+    max_workers=4, thread_name_prefix="privlog-egress"
+)
 _TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded")
 
 
@@ -65,17 +72,23 @@ class EgressPolicy:
     first_party: tuple[str, ...] = ()
     processors: tuple[Processor, ...] = ()
     scan_headers: tuple[str, ...] = ()
+    detection_deadline: float = 5.0  # seconds; past it the call is refused
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], source: str = "policy") -> EgressPolicy:
         where = f"{source}: [egress]"
-        unknown = sorted(set(data) - {"first_party", "processors", "scan_headers"})
+        known = {"first_party", "processors", "scan_headers", "detection_deadline"}
+        unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
         processors = []
         for i, raw in enumerate(data.get("processors", [])):
             processors.append(_processor(raw, f"{where} processors[{i}]"))
+        deadline = data.get("detection_deadline", 5.0)
+        if not isinstance(deadline, int | float) or isinstance(deadline, bool) or deadline <= 0:
+            raise ConfigError(f"{where}: detection_deadline must be a positive number of seconds")
         return cls(
+            detection_deadline=float(deadline),
             first_party=tuple(h.lower() for h in _strings(data.get("first_party", []), where)),
             processors=tuple(processors),
             scan_headers=tuple(h.lower() for h in _strings(data.get("scan_headers", []), where)),
@@ -172,10 +185,19 @@ class EgressGuard:
                 "it is neither first party nor a processor; add it to egress.first_party or "
                 "to an [[egress.processors]] entry's hosts in the privlog policy file",
             )
+        context = contextvars.copy_context()  # taint needs the request context in the worker
+        future = _EXECUTOR.submit(context.run, self._scrub, processor, shown, url, headers, body)
         try:
-            decision = self._scrub(processor, shown, url, headers, body)
+            decision = future.result(timeout=self.policy.detection_deadline)
         except EgressBlocked:
             raise
+        except concurrent.futures.TimeoutError:
+            self._refuse(shown, processor, "blocked_deadline")
+            raise EgressBlocked(
+                shown,
+                f"detection took longer than {self.policy.detection_deadline:g} s "
+                "(egress.detection_deadline); nothing was sent",
+            ) from None
         except Exception as exc:  # fail closed: never send raw
             self._refuse(shown, processor, "blocked_detector_error")
             raise EgressBlocked(

@@ -416,3 +416,30 @@ def test_restore_with_in_memory_transports(tmp_path: Path, rng: random.Random) -
             return (await client.post("http://vendor.example/", json={"t": mobile})).json()
 
     assert asyncio.run(call()) == {"t": mobile}
+
+
+def test_detection_deadline_refuses_the_call(
+    tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Detection slower than egress.detection_deadline refuses the call; nothing is sent."""
+    import time
+
+    from privlog.adapters.httpx import guarded_client
+
+    original = Pipeline.scrub_many
+
+    def slow(self: Pipeline, texts: Any, scope: Any = None) -> Any:
+        time.sleep(1.0)
+        return original(self, texts, scope)
+
+    with third_party() as server:
+        egress = {
+            "detection_deadline": 0.2,
+            "processors": [{"name": "v", "hosts": [f"127.0.0.1:{server.server_port}"]}],
+        }
+        pl = make_privlog(tmp_path, egress=egress)
+        monkeypatch.setattr(Pipeline, "scrub_many", slow)
+        with guarded_client(privlog=pl) as client, pytest.raises(EgressBlocked, match="deadline"):
+            client.post(f"http://127.0.0.1:{server.server_port}/v1", json={"t": cn_mobile(rng)})
+        assert server.received == []
+    assert pl.stats()["egress"]["blocked_deadline"] == 1
