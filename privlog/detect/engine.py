@@ -3,7 +3,7 @@
 What privlog changes about a default Presidio engine, and why:
 
 * The spaCy model is loaded from an installed package or not at all (``ModelNotInstalled``);
-  Presidio's own loader would call ``spacy.cli.download``.
+  Presidio's own loader would fetch it from the network instead.
 * Only the components NER needs run. ``en_core_web_sm``'s NER has its own tok2vec, so the
   tagger, parser, attribute ruler and lemmatiser are switched off; context words are matched
   against lower-cased tokens instead of lemmas (Presidio matches them by substring anyway).
