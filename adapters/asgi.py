@@ -77,7 +77,10 @@ class PrivlogMiddleware:
             message = await receive()
             if message["type"] == "lifespan.shutdown":
                 with inbound.suppress_internal_errors("asgi shutdown flush"):
-                    await to_thread.run_sync(self.privlog.close)
+                    # flush, not close: the same app may start again in this process
+                    # (a test client used twice); atexit closes the writer at the end.
+                    timeout = self.privlog.settings.policy.store.flush_timeout
+                    await to_thread.run_sync(self.privlog.flush, timeout)
             return message
 
         return wrapped

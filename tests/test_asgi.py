@@ -316,3 +316,23 @@ def test_chunked_upload_without_content_length(tmp_path: Path) -> None:
     assert {"truncated", "unparseable"} <= row["flags"]
     assert row["input_chars"] == 0
     pl.close()
+
+
+def test_app_restarted_in_the_same_process_keeps_recording(tmp_path: Path) -> None:
+    """A lifespan shutdown flushes but does not close: the same app started again (a test
+    client used twice) still records."""
+    pl = make_privlog(tmp_path)
+    app = FastAPI()
+    app.add_middleware(PrivlogMiddleware, privlog=pl)
+
+    @app.post("/v1/chat/completions")
+    async def chat(body: dict[str, Any]) -> dict[str, str]:
+        return {"ok": "yes"}
+
+    for _ in range(2):
+        with TestClient(app) as client:
+            client.post("/v1/chat/completions", json=CHAT)
+        assert pl.stats()["in_flight"] == 0
+    assert len(stored(pl)) == 2
+    assert pl.stats()["dropped_total"] == 0
+    pl.close()
