@@ -32,6 +32,10 @@ __all__ = ["PendingInput", "Privlog", "Receipt", "Scrubbing"]
 log = logging.getLogger("privlog")
 
 
+def _count_types(replacements: Mapping[str, tuple[Replacement, ...]]) -> dict[str, int]:
+    return dict(Counter(r.entity_type for rs in replacements.values() for r in rs))
+
+
 @dataclass(frozen=True, slots=True)
 class Scrubbing:
     """One request's fields, scrubbed together; ``fields`` is None if detection failed."""
@@ -43,7 +47,7 @@ class Scrubbing:
 
     @property
     def entity_counts(self) -> dict[str, int]:
-        return dict(Counter(r.entity_type for rs in self.replacements.values() for r in rs))
+        return _count_types(self.replacements)
 
 
 @dataclass(slots=True)
@@ -74,7 +78,7 @@ class Receipt:
 
     @property
     def entity_counts(self) -> dict[str, int]:
-        return dict(Counter(r.entity_type for rs in self.replacements.values() for r in rs))
+        return _count_types(self.replacements)
 
 
 class Privlog:

@@ -51,7 +51,6 @@ Action = Literal["scrub", "block"]
 _EXECUTOR = concurrent.futures.ThreadPoolExecutor(
     max_workers=4, thread_name_prefix="privlog-egress"
 )
-_TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded")
 
 
 @dataclass(frozen=True, slots=True)

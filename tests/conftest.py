@@ -72,3 +72,14 @@ def _db_url(request: pytest.FixtureRequest) -> str:
     """The store URL, once for SQLite and once for PostgreSQL."""
     name = "sqlite_url" if request.param == "sqlite" else "pg_url"
     return str(request.getfixturevalue(name))
+
+
+@pytest.fixture(name="broken_detection")
+def _broken_detection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every scrub raise, with the input quoted in the message (which must not leak)."""
+    from privlog.pipeline import Pipeline
+
+    def broken(self: Pipeline, texts: list[str], scope: object = None) -> None:
+        raise RuntimeError(f"detector failed on {texts}")
+
+    monkeypatch.setattr(Pipeline, "scrub_many", broken)

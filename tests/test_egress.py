@@ -113,18 +113,13 @@ def test_block_processor(tmp_path: Path, rng: random.Random) -> None:
         assert len(server.received) == 1
 
 
-def test_detector_failure_refuses_the_call(
-    tmp_path: Path, rng: random.Random, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("broken_detection")
+def test_detector_failure_refuses_the_call(tmp_path: Path, rng: random.Random) -> None:
     """If detection raises, the call is refused and the third party receives nothing."""
     from privlog.adapters.httpx import guarded_client
 
-    def broken(self: Pipeline, texts: list[str], scope: object = None) -> None:
-        raise RuntimeError("boom")
-
     with third_party() as server:
         pl = _privlog(tmp_path, server.server_port)
-        monkeypatch.setattr(Pipeline, "scrub_many", broken)
         with (
             guarded_client(privlog=pl) as client,
             pytest.raises(EgressBlocked, match="detection failed"),

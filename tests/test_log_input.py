@@ -121,22 +121,15 @@ def test_store_text_none_keeps_metadata_only(sqlite_url: str, tmp_path: Path, ro
     pl.close()
 
 
+@pytest.mark.usefixtures("broken_detection")
 def test_detector_failure_fails_closed(
-    sqlite_url: str,
-    tmp_path: Path,
-    rng: random.Random,
-    rows: object,
-    monkeypatch: pytest.MonkeyPatch,
+    sqlite_url: str, tmp_path: Path, rng: random.Random, rows: object
 ) -> None:
     """If detection raises, nothing of the text is stored, nothing is returned to forward,
     the record is flagged detector_error, and the caller gets no exception."""
     pl = _privlog(sqlite_url, tmp_path)
     mobile = cn_mobile(rng)
 
-    def broken(self: Pipeline, texts: list[str], scope: object = None) -> None:
-        raise RuntimeError(f"boom on {texts}")
-
-    monkeypatch.setattr(Pipeline, "scrub_many", broken)
     receipt = pl.log_input({"prompt": f"tel {mobile}"}, route="/r")
     assert receipt.fields is None
     assert receipt.flags == {"detector_error"}
@@ -281,22 +274,15 @@ def test_deferred_falls_back_inline_over_budget(sqlite_url: str, tmp_path: Path)
     pl.close()
 
 
+@pytest.mark.usefixtures("broken_detection")
 def test_deferred_detector_failure_keeps_no_text(
-    sqlite_url: str,
-    tmp_path: Path,
-    rng: random.Random,
-    rows: object,
-    monkeypatch: pytest.MonkeyPatch,
+    sqlite_url: str, tmp_path: Path, rng: random.Random, rows: object
 ) -> None:
     """A detector failure on the writer thread stores the record with no text and the
     detector_error flag."""
     pl = _privlog(sqlite_url, tmp_path)
     mobile = cn_mobile(rng)
 
-    def broken(self: Pipeline, texts: list[str], scope: object = None) -> None:
-        raise RuntimeError(f"boom {texts}")
-
-    monkeypatch.setattr(Pipeline, "scrub_many", broken)
     pl.log_input({"prompt": f"tel {mobile}"}, route="/r", defer=True)
     assert pl.flush(10) == 0
     assert callable(rows)

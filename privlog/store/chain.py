@@ -32,6 +32,7 @@ __all__ = [
     "Signer",
     "checkpoint_message",
     "entry_hash",
+    "link",
     "new_salt",
     "payload_hash",
     "verify_rows",
@@ -64,6 +65,31 @@ def payload_hash(salt: str, payload: Mapping[str, Any]) -> str:
 def entry_hash(seq: int, prev_hash: str, payload_digest: str) -> str:
     data = _ENTRY_DOMAIN + seq.to_bytes(8, "big") + bytes.fromhex(prev_hash)
     return hashlib.sha256(data + bytes.fromhex(payload_digest)).hexdigest()
+
+
+def link(
+    payloads: Iterable[Mapping[str, Any]], seq: int, prev: str
+) -> tuple[list[dict[str, Any]], int, str]:
+    """Chain ``payloads`` after entry ``seq`` (hash ``prev``): the rows to insert, and the
+    new head's sequence number and hash."""
+    rows = []
+    for payload in payloads:
+        seq += 1
+        salt = new_salt()
+        digest = payload_hash(salt, payload)
+        entry = entry_hash(seq, prev, digest)
+        rows.append(
+            {
+                **{name: payload.get(name) for name in PAYLOAD_COLUMNS},
+                "seq": seq,
+                "payload_salt": salt,
+                "payload_hash": digest,
+                "prev_hash": prev,
+                "entry_hash": entry,
+            }
+        )
+        prev = entry
+    return rows, seq, prev
 
 
 def checkpoint_message(seq: int, entry: str, ts: str) -> bytes:

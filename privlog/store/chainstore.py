@@ -97,24 +97,7 @@ class ChainStore:
                 .where(chain_head.c.id == 1)
                 .with_for_update()
             ).one()
-            seq, prev = int(head.seq), str(head.entry_hash)
-            rows = []
-            for payload in payloads:
-                seq += 1
-                salt = chain.new_salt()
-                digest = chain.payload_hash(salt, payload)
-                entry = chain.entry_hash(seq, prev, digest)
-                rows.append(
-                    {
-                        **{name: payload.get(name) for name in chain.PAYLOAD_COLUMNS},
-                        "seq": seq,
-                        "payload_salt": salt,
-                        "payload_hash": digest,
-                        "prev_hash": prev,
-                        "entry_hash": entry,
-                    }
-                )
-                prev = entry
+            rows, seq, prev = chain.link(payloads, int(head.seq), str(head.entry_hash))
             if rows:
                 conn.execute(insert(records), rows)
                 conn.execute(
