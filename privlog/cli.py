@@ -190,9 +190,60 @@ def _db_action(args: argparse.Namespace, engine: Any, out: TextIO) -> int:
             f"role {args.role}: SELECT on privlog tables only (set its password with "
             f"ALTER ROLE {args.role} PASSWORD ...)\n"
         )
+    elif args.db_command == "grant-access-log":
+        roles.grant_access_log(engine, args.role)
+        out.write(f"role {args.role}: INSERT and SELECT on privlog_access_log only\n")
     else:
         roles.grant_writer(engine, args.role)
         out.write(f"role {args.role}: INSERT on records and checkpoints, UPDATE on the head\n")
+    return 0
+
+
+# --- audit -----------------------------------------------------------------------------
+
+
+def _cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
+    if args.audit_command == "serve":
+        return _audit_serve(args, out)
+    from privlog.audit import tokens
+
+    with _engine(must_exist=args.credential_action != "create") as engine:
+        if args.credential_action == "create":
+            from privlog.store.migrate import migrate
+
+            migrate(engine)
+            token = tokens.create_token(
+                engine, args.name, tenant=args.tenant, expires_days=args.expires
+            )
+            scope = f"tenant {args.tenant}" if args.tenant else "all tenants"
+            expiry = f"expires in {args.expires} days" if args.expires else "no expiry"
+            print(
+                f"auditor token {args.name!r} ({scope}, {expiry}); shown once, store it now:",
+                file=sys.stderr,
+            )
+            out.write(f"{token}\n")
+        elif args.credential_action == "list":
+            out.write("id\tname\ttenant\tcreated\texpires\trevoked\n")
+            for row in tokens.list_tokens(engine):
+                cells = (row[k] or "-" for k in tokens.LISTED)
+                out.write("\t".join(cells) + "\n")
+        else:
+            count = tokens.revoke_token(engine, args.token)
+            out.write(f"revoked {count} token{'s' if count != 1 else ''}\n")
+    return 0
+
+
+def _audit_serve(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        import uvicorn
+
+        from privlog.audit.app import create_app
+    except ImportError:  # pragma: no cover - without the fastapi extra
+        raise PrivlogError("privlog audit serve needs: pip install 'privlog[demo]'") from None
+    app = create_app()
+    out.write(f"privlog auditor API and dashboard on http://{args.host}:{args.port}/\n")
+    out.flush()
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
 
@@ -291,11 +342,14 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub.add_parser("upgrade", help="apply privlog's migrations")
     for name, text in (
         ("grant-auditor", "create a PostgreSQL role that may only read privlog's tables"),
+        ("grant-access-log", "create a PostgreSQL role that may only append to the access log"),
         ("grant-writer", "create a PostgreSQL role with just what the record writer needs"),
     ):
         grant = db_sub.add_parser(name, help=text)
         grant.add_argument("role", metavar="ROLE")
     db.set_defaults(func=_cmd_db)
+
+    _audit_parser(sub)
 
     verify = sub.add_parser(
         "verify",
@@ -316,6 +370,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(func=_cmd_demo)
     return parser
+
+
+def _audit_parser(sub: Any) -> None:
+    audit = sub.add_parser("audit", help="the read-only auditor API, dashboard and tokens")
+    audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION")
+    audit_sub.required = True
+    serve = audit_sub.add_parser(
+        "serve",
+        help="run the auditor API and dashboard (refuses to start if its connection can write)",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8471, help="port (default 8471)")
+    token = audit_sub.add_parser("token", help="create, list and revoke auditor tokens")
+    token_sub = token.add_subparsers(dest="credential_action", metavar="ACTION")
+    token_sub.required = True
+    create = token_sub.add_parser("create", help="print a new bearer token (stored hashed)")
+    create.add_argument("--name", required=True, help="who holds the token (shown in the log)")
+    create.add_argument("--tenant", help="limit the token to one tenant's records")
+    create.add_argument("--expires", type=int, metavar="DAYS", help="expire after DAYS days")
+    token_sub.add_parser("list", help="list tokens (never the secrets)")
+    revoke = token_sub.add_parser("revoke", help="revoke a token at once")
+    revoke.add_argument("token", metavar="NAME_OR_ID")
+    audit.set_defaults(func=_cmd_audit)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

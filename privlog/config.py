@@ -28,6 +28,8 @@ StoreText = Literal["scrubbed", "none"]
 ENV_DATABASE_URL = "PRIVLOG_DATABASE_URL"
 ENV_KEY_FILE = "PRIVLOG_KEY_FILE"
 ENV_CONFIG = "PRIVLOG_CONFIG"
+ENV_AUDIT_DATABASE_URL = "PRIVLOG_AUDIT_DATABASE_URL"
+ENV_AUDIT_LOG_DATABASE_URL = "PRIVLOG_AUDIT_LOG_DATABASE_URL"
 
 _TOP_KEYS = {"store_text", "detection", "operators", "egress", "store", "http"}
 _HTTP_KEYS = {
@@ -163,6 +165,10 @@ class Settings:
     key_file: Path = Path("privlog.keys")
     config_file: Path | None = None
     policy: Policy = field(default_factory=Policy)
+    # The auditor API's two connections (PostgreSQL: the roles made by `privlog db
+    # grant-auditor` and `grant-access-log`); unset, they derive from database_url.
+    audit_database_url: str | None = None
+    audit_log_database_url: str | None = None
 
     def __repr__(self) -> str:
         return (
@@ -181,6 +187,8 @@ class Settings:
             key_file=Path(env.get(ENV_KEY_FILE) or "privlog.keys"),
             config_file=Path(config_file) if config_file else None,
             policy=policy,
+            audit_database_url=env.get(ENV_AUDIT_DATABASE_URL) or None,
+            audit_log_database_url=env.get(ENV_AUDIT_LOG_DATABASE_URL) or None,
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "AuditSetupError",
     "ConfigError",
     "DetectorError",
     "EgressBlocked",
@@ -52,3 +53,7 @@ class EgressBlocked(PrivlogError):
         self.host = host
         self.reason = reason
         super().__init__(f"privlog refused the call to {host}: {reason}")
+
+
+class AuditSetupError(PrivlogError):
+    """The auditor API cannot start safely (for example, its connection could write)."""

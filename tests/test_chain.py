@@ -198,5 +198,7 @@ def test_db_upgrade_command(
         "privlog_chain_head",
         "privlog_checkpoints",
         "privlog_alembic_version",
+        "privlog_audit_tokens",
+        "privlog_access_log",
     }
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -5,39 +5,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from privlog.errors import StoreError
-from privlog.store import chain
+from privlog.store import chain, reader
 from privlog.store.database import is_sqlite
 from privlog.store.migrate import current_revision, head_revision, migrate
-from privlog.store.schema import GENESIS_HASH, chain_head, checkpoints, records
+from privlog.store.reader import VerifyReport
+from privlog.store.schema import chain_head, checkpoints, records
 
 __all__ = ["ChainStore", "VerifyReport", "now_iso"]
 
 
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
-
-
-@dataclass(frozen=True, slots=True)
-class VerifyReport:
-    ok: bool
-    records: int
-    last_seq: int
-    checkpoints: int
-    problem: chain.ChainProblem | None = None
-
-    def __str__(self) -> str:
-        if self.ok:
-            return (
-                f"chain intact: {self.records} records (last seq {self.last_seq}), "
-                f"{self.checkpoints} signed checkpoints verified"
-            )
-        return f"chain BROKEN at {self.problem}"
 
 
 class ChainStore:
@@ -133,69 +116,13 @@ class ChainStore:
     # --- reading and verifying -----------------------------------------------------------
 
     def iter_rows(self, conn: Connection, page: int = 2_000) -> Iterator[Mapping[str, Any]]:
-        after = 0
-        while True:
-            batch = (
-                conn.execute(
-                    select(records).where(records.c.seq > after).order_by(records.c.seq).limit(page)
-                )
-                .mappings()
-                .all()
-            )
-            if not batch:
-                return
-            yield from (dict(row) for row in batch)
-            after = int(batch[-1]["seq"])
+        return reader.iter_rows(conn, page=page)
 
     def verify(self, trusted_keys: Mapping[str, str] | None = None) -> VerifyReport:
-        """Check the whole chain, the head row and every checkpoint.
-
-        ``trusted_keys`` maps checkpoint key ids to Ed25519 public keys (hex) obtained out of
-        band (the key ring, or an exported public key). Without it the keys recorded with
-        the checkpoints are used, which proves integrity only against someone who cannot
-        also rewrite the checkpoint table.
-        """
+        """Check the whole chain, the head row and every checkpoint (see
+        :func:`privlog.store.reader.verify_chain`)."""
         with self.engine.connect() as conn:
-            last_seq, last_hash, count = 0, GENESIS_HASH, 0
-            hashes: dict[int, str] = {}
-            marks = {
-                int(row.seq): row
-                for row in conn.execute(select(checkpoints).order_by(checkpoints.c.seq))
-            }
-            for item in chain.verify_rows(self.iter_rows(conn)):
-                if isinstance(item, chain.ChainProblem):
-                    return VerifyReport(False, count, last_seq, 0, item)
-                last_seq, last_hash = item
-                count += 1
-                if last_seq in marks:
-                    hashes[last_seq] = last_hash
-            head = conn.execute(select(chain_head).where(chain_head.c.id == 1)).first()
-            if head is None:
-                return VerifyReport(
-                    False, count, last_seq, 0, chain.ChainProblem(last_seq + 1, "head row missing")
-                )
-            if int(head.seq) != last_seq or head.entry_hash != last_hash:
-                problem = chain.ChainProblem(
-                    min(int(head.seq), last_seq) + 1,
-                    f"head says seq {head.seq} but the chain ends at {last_seq} (truncated or "
-                    "rows appended without the head)",
-                )
-                return VerifyReport(False, count, last_seq, 0, problem)
-            for seq, mark in marks.items():
-                key = (trusted_keys or {}).get(mark.key_id, mark.public_key)
-                if trusted_keys is not None and mark.key_id not in trusted_keys:
-                    reason = f"checkpoint signed by unknown key {mark.key_id}"
-                elif seq > last_seq:
-                    reason = f"checkpoint at {seq} is beyond the end of the chain (tail cut off)"
-                elif hashes.get(seq) != mark.entry_hash:
-                    reason = "record differs from the signed checkpoint"
-                elif not chain.verify_signature(key, mark.signature, seq, mark.entry_hash, mark.ts):
-                    reason = "checkpoint signature is invalid"
-                else:
-                    continue
-                problem = chain.ChainProblem(min(seq, last_seq + 1), reason)
-                return VerifyReport(False, count, last_seq, 0, problem)
-        return VerifyReport(True, count, last_seq, len(marks))
+            return reader.verify_chain(conn, trusted_keys)
 
     def count(self) -> int:
         with self.engine.connect() as conn:

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, text
 
 from privlog.errors import ConfigError, StoreError
 
-__all__ = ["grant_auditor", "grant_writer"]
+__all__ = ["grant_access_log", "grant_auditor", "grant_writer"]
 
 _ROLE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _TABLES = (
@@ -16,6 +16,8 @@ _TABLES = (
     "privlog_chain_head",
     "privlog_checkpoints",
     "privlog_alembic_version",
+    "privlog_audit_tokens",
+    "privlog_access_log",
 )
 
 
@@ -58,3 +60,12 @@ def grant_writer(engine: Engine, role: str) -> None:
         conn.exec_driver_sql(
             f'GRANT SELECT ON privlog_checkpoints, privlog_alembic_version TO "{role}"'
         )
+
+
+def grant_access_log(engine: Engine, role: str) -> None:
+    """Create (if needed) ``role`` for the auditor API's access log: INSERT and SELECT on
+    ``privlog_access_log`` (SELECT to chain each entry to the last) and nothing else."""
+    _check(engine, role)
+    _ensure_role(engine, role)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'GRANT SELECT, INSERT ON privlog_access_log TO "{role}"')

@@ -12,7 +12,15 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["GENESIS_HASH", "chain_head", "checkpoints", "metadata", "records"]
+__all__ = [
+    "GENESIS_HASH",
+    "access_log",
+    "audit_tokens",
+    "chain_head",
+    "checkpoints",
+    "metadata",
+    "records",
+]
 
 GENESIS_HASH = "0" * 64
 
@@ -73,4 +81,37 @@ checkpoints = Table(
     Column("key_id", String(32), nullable=False),
     Column("public_key", String(64), nullable=False),
     Column("signature", String(128), nullable=False),
+)
+
+# Auditor bearer tokens: only a SHA-256 of the random secret is kept (the secret is 256 bits
+# of entropy, so no key or slow hash is needed to make the digest useless to a reader).
+audit_tokens = Table(
+    "privlog_audit_tokens",
+    metadata,
+    Column("id", String(16), primary_key=True, autoincrement=False),
+    Column("name", String(128), nullable=False, index=True),
+    Column("tenant", String(128)),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32)),
+    Column("revoked_at", String(32)),
+)
+
+# Every auditor request, hash-chained on its own (written through a connection that may
+# insert here and nowhere else).
+access_log = Table(
+    "privlog_access_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("ts", String(32), nullable=False, index=True),
+    Column("token_id", String(16)),
+    Column("token_name", String(128)),
+    Column("tenant", String(128)),
+    Column("method", String(16), nullable=False),
+    Column("route", String(256), nullable=False),
+    Column("filters", Text, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("rows", Integer),
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
 )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import secrets
 import threading
 import time
 from collections import Counter
@@ -72,6 +73,8 @@ class RecordWriter:
         self._closed = False
         self._abandoned = False
         self._thread: threading.Thread | None = None
+        # Summaries carry running totals; this id tells one writer's totals from another's.
+        self._writer_id = secrets.token_hex(8)
 
     def __repr__(self) -> str:
         return f"RecordWriter(in_flight={self._in_flight}, closed={self._closed})"
@@ -201,7 +204,7 @@ class RecordWriter:
 
     def _append_summary(self, store: ChainStore, snapshot: Mapping[str, Any]) -> ChainStore:
         try:
-            store.append([summary_payload(snapshot)])
+            store.append([summary_payload({**snapshot, "writer": self._writer_id})])
         except Exception as exc:  # counted and logged by type only; never raised
             self._note_failure(exc)
             return store

@@ -1,0 +1,411 @@
+"""The read-only auditor API and dashboard (FastAPI).
+
+Everything here reads through the read-only connection; the only write is the access-log
+entry each ``/v1/`` request appends through its own insert-only connection.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.security import HTTPBearer
+from sqlalchemy import Connection, Engine, text
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
+
+from privlog._version import __version__
+from privlog.audit import queries
+from privlog.audit.accesslog import AccessLog, verify_log
+from privlog.audit.connections import check_log_only, check_read_only, log_engine, read_engine
+from privlog.audit.middleware import (
+    AccessLogMiddleware,
+    ReadOnlyMethods,
+    SecurityHeaders,
+)
+from privlog.audit.tokens import Principal, authenticate
+from privlog.config import Settings
+from privlog.records import FLAGS, OUTCOMES
+from privlog.store import reader
+
+__all__ = ["AuditService", "build_app", "create_app"]
+
+MAX_PAGE = 1_000
+_STATIC = Path(__file__).parent / "static"
+_MAX_SEQ = 2**63 - 1
+_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No, malformed, unknown, expired or revoked bearer token"},
+    403: {"description": "The token is scoped to another tenant"},
+    422: {"description": "Invalid or unknown query parameter"},
+    503: {"description": "The access log is unavailable, so nothing was returned"},
+}
+
+
+@dataclass
+class AuditService:
+    """What the routes share: the two engines and the checkpoint keys to trust."""
+
+    read: Engine
+    access_log: AccessLog
+    trusted_keys: dict[str, str] | None
+
+    def close(self) -> None:
+        self.read.dispose()
+        self.access_log.close()
+
+
+def _trusted_keys(settings: Settings) -> dict[str, str] | None:
+    from privlog.keys import KeyRing
+    from privlog.store.chain import Signer
+
+    if not settings.key_file.exists():
+        return None
+    ring = KeyRing.load(settings.key_file, create=False)
+    return {k.kid: Signer(k.kid, ring.subkey(k.kid, "checkpoint")).public_key for k in ring}
+
+
+def create_app(settings: Settings | None = None) -> ASGIApp:
+    """Build the app from settings, after checking both connections (raises
+    :class:`~privlog.errors.AuditSetupError` when one of them could write)."""
+    settings = settings or Settings.from_env()
+    read = read_engine(settings)
+    writer = log_engine(settings)
+    try:
+        check_read_only(read)
+        check_log_only(writer)
+        service = AuditService(read, AccessLog(writer), _trusted_keys(settings))
+    except BaseException:
+        read.dispose()
+        writer.dispose()
+        raise
+    return build_app(service)
+
+
+# --- dependencies ----------------------------------------------------------------------
+
+
+def _service(request: Request) -> AuditService:
+    service: AuditService = request.app.state.privlog_audit
+    return service
+
+
+def _connection(service: Annotated[AuditService, Depends(_service)]) -> Iterator[Connection]:
+    with service.read.connect() as conn:
+        yield conn
+
+
+_bearer = HTTPBearer(auto_error=False, description="An auditor token (privlog audit token create)")
+
+
+def _principal(
+    request: Request,
+    conn: Annotated[Connection, Depends(_connection)],
+    _: Annotated[Any, Depends(_bearer)] = None,
+) -> Principal:
+    outcome = authenticate(conn, request.headers.get("authorization"))
+    if isinstance(outcome, str):
+        raise HTTPException(401, outcome, headers={"WWW-Authenticate": "Bearer"})
+    request.state.privlog_principal = outcome
+    return outcome
+
+
+def _known_query(request: Request) -> None:
+    """Reject query parameters the route does not define: a misspelt filter must not
+    silently widen what an auditor is shown."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = _query_names(dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "extra_forbidden",
+                    "loc": ("query", name),
+                    "msg": "unknown query parameter; allowed: "
+                    + (", ".join(sorted(known)) or "none"),
+                }
+                for name in unknown
+            ]
+        )
+
+
+def _query_names(dependant: Any) -> set[str]:
+    names = {str(param.alias) for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+Conn = Annotated[Connection, Depends(_connection)]
+Auth = Annotated[Principal, Depends(_principal)]
+Cursor = Annotated[int | None, Query(ge=0, le=_MAX_SEQ, description="from the previous page")]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, at most {MAX_PAGE}")]
+
+
+def _when(value: dt.datetime | None, name: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    except (OverflowError, ValueError):
+        raise RequestValidationError(
+            [{"type": "datetime_range", "loc": ("query", name), "msg": "out of range"}]
+        ) from None
+
+
+def _filter(
+    *,
+    principal: Auth,
+    since: Annotated[dt.datetime | None, Query(description="from (inclusive), ISO 8601")] = None,
+    until: Annotated[dt.datetime | None, Query(description="to (exclusive), ISO 8601")] = None,
+    route: Annotated[str | None, Query(max_length=512, pattern=_NO_CONTROL)] = None,
+    tenant: Annotated[str | None, Query(max_length=128, pattern=_NO_CONTROL)] = None,
+    entity: Annotated[str | None, Query(pattern=r"^[A-Z][A-Z0-9_]{0,63}$")] = None,
+    outcome: Annotated[Literal[OUTCOMES] | None, Query()] = None,  # type: ignore[valid-type]
+    flag: Annotated[Literal[tuple(sorted(FLAGS))] | None, Query()] = None,  # type: ignore[valid-type]
+    kind: Annotated[Literal["usage", "summary"] | None, Query()] = None,
+) -> queries.RecordFilter:
+    if principal.tenant is not None:
+        if tenant is not None and tenant != principal.tenant:
+            raise HTTPException(403, "this token sees only its own tenant's records")
+        tenant = principal.tenant
+    return queries.RecordFilter(
+        since=_when(since, "since"),
+        until=_when(until, "until"),
+        route=route,
+        tenant=tenant,
+        entity=entity,
+        outcome=outcome,
+        flag=flag,
+        kind=kind,
+    )
+
+
+Filter = Annotated[queries.RecordFilter, Depends(_filter)]
+
+
+def _rows(request: Request, n: int) -> None:
+    request.state.privlog_rows = n
+
+
+# --- the app ---------------------------------------------------------------------------
+
+
+def build_app(service: AuditService) -> ASGIApp:
+    """The auditor app around an already checked :class:`AuditService`."""
+    app = FastAPI(
+        title="privlog auditor API",
+        version=__version__,
+        description="Read-only view of privlog's usage records, chain and access log.",
+        docs_url=None,  # the interactive docs load scripts from a CDN
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        dependencies=[Depends(_known_query)],
+    )
+    app.state.privlog_audit = service
+    app.mount("/assets", StaticFiles(directory=_STATIC), name="assets")
+    _routes(app)
+    return SecurityHeaders(AccessLogMiddleware(ReadOnlyMethods(app), service.access_log))
+
+
+def _routes(app: FastAPI) -> None:
+    @app.get("/", include_in_schema=False)
+    def dashboard() -> HTMLResponse:
+        return HTMLResponse((_STATIC / "index.html").read_text(encoding="utf-8"))
+
+    @app.get("/healthz", summary="Liveness and database reachability (no token needed)")
+    def healthz(service: Annotated[AuditService, Depends(_service)]) -> JSONResponse:
+        try:
+            with service.read.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # the type only: the message could name the database
+            body = {"status": "unavailable", "error": type(exc).__name__}
+            return JSONResponse(body, status_code=503)
+        return JSONResponse({"status": "ok", "read_only": True, "version": __version__})
+
+    @app.get("/v1/records", responses=_ERRORS, summary="Usage records, filtered, paginated")
+    def list_records(
+        *,
+        request: Request,
+        conn: Conn,
+        where: Filter,
+        cursor: Cursor = None,
+        limit: Limit = 100,
+        order: Annotated[Literal["asc", "desc"], Query()] = "asc",
+    ) -> dict[str, Any]:
+        page, following = queries.record_page(
+            conn, where, limit=limit, after=cursor, descending=order == "desc"
+        )
+        _rows(request, len(page))
+        return {"records": page, "next_cursor": following}
+
+    @app.get(
+        "/v1/records/export",
+        responses={
+            **_ERRORS,
+            200: {"content": {"text/csv": {}, "application/x-ndjson": {}}},
+        },
+        summary="Every matching record, streamed as CSV or JSON lines",
+        response_class=StreamingResponse,
+    )
+    def export_records(
+        *,
+        request: Request,
+        conn: Conn,
+        where: Filter,
+        service: Annotated[AuditService, Depends(_service)],
+        format: Annotated[Literal["csv", "jsonl"], Query()] = "jsonl",
+    ) -> StreamingResponse:
+        up_to = queries.last_seq(conn)
+        _rows(request, queries.count_records(conn, where, up_to=up_to))
+        media = "text/csv" if format == "csv" else "application/x-ndjson"
+        return StreamingResponse(
+            _export(service.read, where, up_to, format),
+            media_type=media,
+            headers={"Content-Disposition": f'attachment; filename="privlog-records.{format}"'},
+        )
+
+    @app.get(
+        "/v1/records/{seq}",
+        responses={**_ERRORS, 404: {"description": "No such record (for this token)"}},
+        summary="One usage record",
+    )
+    def one_record(
+        *,
+        request: Request,
+        conn: Conn,
+        principal: Auth,
+        seq: Annotated[int, PathParam(ge=1, le=_MAX_SEQ)],
+    ) -> dict[str, Any]:
+        record = queries.get_record(conn, seq, principal.tenant)
+        if record is None:
+            _rows(request, 0)
+            raise HTTPException(404, f"no record {seq}")
+        _rows(request, 1)
+        return record
+
+    @app.get("/v1/stats", responses=_ERRORS, summary="Per-day counts")
+    def stats(request: Request, conn: Conn, where: Filter) -> dict[str, Any]:
+        result = queries.daily_stats(conn, where)
+        _rows(request, len(result["days"]))
+        return result
+
+    @app.get("/v1/chain/verify", responses=_ERRORS, summary="Verify the hash chain")
+    def chain_verify(
+        *,
+        request: Request,
+        conn: Conn,
+        _: Auth,
+        service: Annotated[AuditService, Depends(_service)],
+        from_seq: Annotated[int, Query(ge=1, le=_MAX_SEQ)] = 1,
+        to_seq: Annotated[int | None, Query(ge=1, le=_MAX_SEQ)] = None,
+    ) -> dict[str, Any]:
+        if to_seq is not None and to_seq < from_seq:
+            raise RequestValidationError(
+                [{"type": "value_error", "loc": ("query", "to_seq"), "msg": "below from_seq"}]
+            )
+        report = reader.verify_chain(conn, service.trusted_keys, first=from_seq, last=to_seq)
+        _rows(request, report.records)
+        return {
+            **report.as_dict(),
+            "keys": "key file" if service.trusted_keys is not None else "stored with checkpoints",
+            "last_checkpoint": queries.last_checkpoint(conn),
+        }
+
+    @app.get("/v1/checkpoints", responses=_ERRORS, summary="Signed checkpoints")
+    def list_checkpoints(
+        *, request: Request, conn: Conn, _: Auth, cursor: Cursor = None, limit: Limit = 100
+    ) -> dict[str, Any]:
+        page, following = queries.checkpoint_page(conn, limit=limit, after=cursor)
+        _rows(request, len(page))
+        return {"checkpoints": page, "next_cursor": following}
+
+    @app.get(
+        "/v1/checkpoints/public-key",
+        responses=_ERRORS,
+        summary="The Ed25519 public keys that sign checkpoints",
+    )
+    def checkpoint_keys(
+        *,
+        request: Request,
+        conn: Conn,
+        _: Auth,
+        service: Annotated[AuditService, Depends(_service)],
+    ) -> dict[str, Any]:
+        if service.trusted_keys is not None:
+            keys = [{"key_id": k, "public_key": v} for k, v in sorted(service.trusted_keys.items())]
+            source = "key file"
+        else:
+            keys, source = queries.public_keys(conn), "stored with checkpoints"
+        _rows(request, len(keys))
+        return {"keys": keys, "source": source}
+
+    @app.get("/v1/access-log", responses=_ERRORS, summary="Auditor requests, newest first")
+    def access_log(
+        *,
+        request: Request,
+        conn: Conn,
+        principal: Auth,
+        cursor: Cursor = None,
+        limit: Limit = 100,
+    ) -> dict[str, Any]:
+        page, following = queries.access_entries(
+            conn, limit=limit, after=cursor, tenant=principal.tenant
+        )
+        _rows(request, len(page))
+        return {"entries": page, "next_cursor": following}
+
+    @app.get("/v1/access-log/verify", responses=_ERRORS, summary="Verify the access log chain")
+    def access_log_verify(request: Request, conn: Conn, _: Auth) -> dict[str, Any]:
+        result = verify_log(conn)
+        _rows(request, int(result["entries"]))
+        return result
+
+
+_CSV_RISKY = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    cell = str(value)
+    # A spreadsheet would run a cell that starts like a formula; scrubbed user text can.
+    return "'" + cell if cell.startswith(_CSV_RISKY) else cell
+
+
+def _export(engine: Engine, where: queries.RecordFilter, up_to: int, fmt: str) -> Iterator[bytes]:
+    columns = list(queries.RECORD_COLUMNS)
+    with engine.connect() as conn:
+        rows = queries.iter_records(conn, where, up_to=up_to)
+        if fmt == "jsonl":
+            for row in rows:
+                yield (json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode()
+            return
+        buffer = io.StringIO()
+        out = csv.writer(buffer)
+        out.writerow(columns)
+        for row in rows:
+            out.writerow([_cell(row.get(name)) for name in columns])
+            if buffer.tell() > 64_000:
+                yield buffer.getvalue().encode()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue().encode()

@@ -1,0 +1,159 @@
+"""Pure ASGI layers around the auditor app: read-only methods, security headers, and the
+access log (written before any response leaves, or the response is withheld)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from privlog.audit.accesslog import AccessLog
+
+__all__ = ["AccessLogMiddleware", "ReadOnlyMethods", "SecurityHeaders"]
+
+log = logging.getLogger("privlog.audit")
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+STATE_PRINCIPAL = "privlog_principal"
+STATE_ROWS = "privlog_rows"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_MAX_VALUE = 256
+_MAX_PARAMS = 32
+
+# No inline script or style, nothing from another origin; the dashboard's own files only.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+]
+
+
+async def _send_json(send: Send, status: int, body: dict[str, Any], extra: list[Any]) -> None:
+    payload = json.dumps(body).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        *extra,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+class ReadOnlyMethods:
+    """Every method but GET and HEAD, on every path, answers 405."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in READ_METHODS:
+            await _send_json(
+                send,
+                405,
+                {"detail": "the auditor API is read-only: only GET and HEAD are allowed"},
+                [(b"allow", b"GET, HEAD")],
+            )
+            return
+        await self.app(scope, receive, send)
+
+
+class SecurityHeaders:
+    """Adds the security headers (CSP, no-store, nosniff, ...) to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name for name, _ in _HEADERS}
+                kept = [h for h in message.get("headers", []) if h[0].lower() not in names]
+                message = {**message, "headers": [*kept, *_HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _clean(value: str) -> str:
+    return _CONTROL.sub("?", value)[:_MAX_VALUE]
+
+
+def _filters(query_string: bytes) -> str:
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)[:_MAX_PARAMS]
+    return json.dumps({_clean(k): _clean(v) for k, v in pairs}, sort_keys=True)
+
+
+def _route(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return _clean(path if isinstance(path, str) else f"(no route) {scope.get('path', '')}")
+
+
+class AccessLogMiddleware:
+    """One access-log entry per request under ``/v1/``: who, which route, which filters,
+    how many rows, the status. It is appended when the response starts; if the append
+    fails the response is replaced by a 503, so no read goes unrecorded."""
+
+    def __init__(self, app: ASGIApp, access_log: AccessLog) -> None:
+        self.app = app
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        state: dict[str, Any] = scope.setdefault("state", {})
+        withheld = False
+
+        async def send_logged(message: Message) -> None:
+            nonlocal withheld
+            if message["type"] == "http.response.start":
+                try:
+                    await run_in_threadpool(self.access_log.append, _entry(scope, state, message))
+                except Exception as exc:  # the type only: the message could hold SQL
+                    log.error("privlog audit: access log append failed (%s)", type(exc).__name__)
+                    withheld = True
+                    await _send_json(
+                        send,
+                        503,
+                        {"detail": "the access log is unavailable, so nothing was returned"},
+                        [],
+                    )
+                    return
+            if not withheld:
+                await send(message)
+
+        await self.app(scope, receive, send_logged)
+
+
+def _entry(scope: Scope, state: dict[str, Any], start: Message) -> dict[str, Any]:
+    principal = state.get(STATE_PRINCIPAL)
+    return {
+        "ts": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
+        "token_id": getattr(principal, "token_id", None),
+        "token_name": getattr(principal, "name", None),
+        "tenant": getattr(principal, "tenant", None),
+        "method": _clean(str(scope.get("method", ""))),
+        "route": _route(scope),
+        "filters": _filters(scope.get("query_string", b"")),
+        "status": int(start["status"]),
+        "rows": state.get(STATE_ROWS),
+    }

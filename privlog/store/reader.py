@@ -1,0 +1,150 @@
+"""Reading the chain back and verifying it: what auditors and ``privlog verify`` use.
+
+Nothing here writes, so it works through a read-only connection (the auditor API's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from privlog.store import chain
+from privlog.store.schema import GENESIS_HASH, chain_head, checkpoints, records
+
+__all__ = ["VerifyReport", "iter_rows", "verify_chain"]
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    ok: bool
+    records: int
+    last_seq: int
+    checkpoints: int
+    problem: chain.ChainProblem | None = None
+    first_seq: int = 1
+
+    def __str__(self) -> str:
+        if self.ok:
+            where = "" if self.first_seq == 1 else f" from seq {self.first_seq}"
+            return (
+                f"chain intact{where}: {self.records} records (last seq {self.last_seq}), "
+                f"{self.checkpoints} signed checkpoints verified"
+            )
+        return f"chain BROKEN at {self.problem}"
+
+    def as_dict(self) -> dict[str, Any]:
+        problem = self.problem
+        return {
+            "ok": self.ok,
+            "first_seq": self.first_seq,
+            "records": self.records,
+            "last_seq": self.last_seq,
+            "checkpoints": self.checkpoints,
+            "problem": None if problem is None else {"seq": problem.seq, "reason": problem.reason},
+        }
+
+
+def iter_rows(
+    conn: Connection, *, after: int = 0, until: int | None = None, page: int = 2_000
+) -> Iterator[Mapping[str, Any]]:
+    """Rows with ``after < seq <= until`` in ``seq`` order, fetched a page at a time."""
+    while True:
+        query = select(records).where(records.c.seq > after)
+        if until is not None:
+            query = query.where(records.c.seq <= until)
+        batch = conn.execute(query.order_by(records.c.seq).limit(page)).mappings().all()
+        if not batch:
+            return
+        yield from (dict(row) for row in batch)
+        after = int(batch[-1]["seq"])
+
+
+def verify_chain(
+    conn: Connection,
+    trusted_keys: Mapping[str, str] | None = None,
+    *,
+    first: int = 1,
+    last: int | None = None,
+) -> VerifyReport:
+    """Check records ``first..last`` (default: all), the head row when the range reaches
+    the end, and every checkpoint inside the range.
+
+    A range that starts after 1 is linked to the stored hash of record ``first - 1``: it
+    proves the range consistent with that record, not the records before it.
+    ``trusted_keys`` maps checkpoint key ids to Ed25519 public keys (hex) obtained out of
+    band. Without it the keys recorded with the checkpoints are used, which proves
+    integrity only against someone who cannot also rewrite the checkpoint table.
+    """
+    prev = GENESIS_HASH
+    if first > 1:
+        before = conn.execute(
+            select(records.c.entry_hash).where(records.c.seq == first - 1)
+        ).scalar_one_or_none()
+        if before is None:
+            gap = chain.ChainProblem(first - 1, "missing (the range's predecessor)")
+            return VerifyReport(False, 0, first - 1, 0, gap, first)
+        prev = str(before)
+    last_seq, last_hash, count = first - 1, prev, 0
+    hashes: dict[int, str] = {}
+    mark_query = select(checkpoints).where(checkpoints.c.seq >= first)
+    if last is not None:
+        mark_query = mark_query.where(checkpoints.c.seq <= last)
+    marks = {int(row.seq): row for row in conn.execute(mark_query.order_by(checkpoints.c.seq))}
+    rows = iter_rows(conn, after=first - 1, until=last)
+    for item in chain.verify_rows(rows, start_seq=first, prev=prev):
+        if isinstance(item, chain.ChainProblem):
+            return VerifyReport(False, count, last_seq, 0, item, first)
+        last_seq, last_hash = item
+        count += 1
+        if last_seq in marks:
+            hashes[last_seq] = last_hash
+    problem = _check_head(conn, last, last_seq, last_hash) or _check_marks(
+        marks, hashes, last_seq, trusted_keys
+    )
+    if problem is not None:
+        return VerifyReport(False, count, last_seq, 0, problem, first)
+    return VerifyReport(True, count, last_seq, len(marks), None, first)
+
+
+def _check_head(
+    conn: Connection, last: int | None, last_seq: int, last_hash: str
+) -> chain.ChainProblem | None:
+    head = conn.execute(select(chain_head).where(chain_head.c.id == 1)).first()
+    if head is None:
+        return chain.ChainProblem(last_seq + 1, "head row missing")
+    head_seq = int(head.seq)
+    if last is not None and last_seq < last and head_seq >= last:
+        return chain.ChainProblem(last_seq + 1, "missing (the chain head is beyond it)")
+    reaches_end = last is None or last >= head_seq
+    if reaches_end and (head_seq != last_seq or head.entry_hash != last_hash):
+        return chain.ChainProblem(
+            min(head_seq, last_seq) + 1,
+            f"head says seq {head_seq} but the chain ends at {last_seq} (truncated or "
+            "rows appended without the head)",
+        )
+    return None
+
+
+def _check_marks(
+    marks: Mapping[int, Any],
+    hashes: Mapping[int, str],
+    last_seq: int,
+    trusted_keys: Mapping[str, str] | None,
+) -> chain.ChainProblem | None:
+    for seq, mark in marks.items():
+        key = (trusted_keys or {}).get(mark.key_id, mark.public_key)
+        if trusted_keys is not None and mark.key_id not in trusted_keys:
+            reason = f"checkpoint signed by unknown key {mark.key_id}"
+        elif seq > last_seq:
+            reason = f"checkpoint at {seq} is beyond the end of the chain (tail cut off)"
+        elif hashes.get(seq) != mark.entry_hash:
+            reason = "record differs from the signed checkpoint"
+        elif not chain.verify_signature(key, mark.signature, seq, mark.entry_hash, mark.ts):
+            reason = "checkpoint signature is invalid"
+        else:
+            continue
+        return chain.ChainProblem(min(seq, last_seq + 1), reason)
+    return None
