@@ -118,6 +118,8 @@ def _principal(
     if isinstance(outcome, str):
         raise HTTPException(401, outcome, headers={"WWW-Authenticate": "Bearer"})
     request.state.privlog_principal = outcome
+    # After authentication, so that a caller without a valid token learns nothing but 401.
+    _known_query(request)
     return outcome
 
 
@@ -157,23 +159,44 @@ Cursor = Annotated[int | None, Query(ge=0, le=_MAX_SEQ, description="from the pr
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, at most {MAX_PAGE}")]
 
 
-def _when(value: dt.datetime | None, name: str) -> str | None:
+def _when(value: str | None, name: str) -> str | None:
+    """An RFC 3339 / ISO 8601 date-time as the stored form (UTC, microseconds); naive
+    times are taken as UTC."""
     if value is None:
         return None
     try:
-        moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        moment = dt.datetime.fromisoformat(value.upper())
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
         return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
     except (OverflowError, ValueError):
         raise RequestValidationError(
-            [{"type": "datetime_range", "loc": ("query", name), "msg": "out of range"}]
+            [
+                {
+                    "type": "datetime_parsing",
+                    "loc": ("query", name),
+                    "msg": "not an ISO 8601 date-time (e.g. 2026-11-28T09:30:00Z)",
+                }
+            ]
         ) from None
+
+
+_DATE_TIME: dict[str, Any] = {"format": "date-time"}
 
 
 def _filter(
     *,
     principal: Auth,
-    since: Annotated[dt.datetime | None, Query(description="from (inclusive), ISO 8601")] = None,
-    until: Annotated[dt.datetime | None, Query(description="to (exclusive), ISO 8601")] = None,
+    since: Annotated[
+        str | None,
+        Query(
+            max_length=64, description="from (inclusive), ISO 8601", json_schema_extra=_DATE_TIME
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        Query(max_length=64, description="to (exclusive), ISO 8601", json_schema_extra=_DATE_TIME),
+    ] = None,
     route: Annotated[str | None, Query(max_length=512, pattern=_NO_CONTROL)] = None,
     tenant: Annotated[str | None, Query(max_length=128, pattern=_NO_CONTROL)] = None,
     entity: Annotated[str | None, Query(pattern=r"^[A-Z][A-Z0-9_]{0,63}$")] = None,
@@ -216,7 +239,6 @@ def build_app(service: AuditService) -> ASGIApp:
         docs_url=None,  # the interactive docs load scripts from a CDN
         redoc_url=None,
         openapi_url="/openapi.json",
-        dependencies=[Depends(_known_query)],
     )
     app.state.privlog_audit = service
     app.mount("/assets", StaticFiles(directory=_STATIC), name="assets")
@@ -229,7 +251,11 @@ def _routes(app: FastAPI) -> None:
     def dashboard() -> HTMLResponse:
         return HTMLResponse((_STATIC / "index.html").read_text(encoding="utf-8"))
 
-    @app.get("/healthz", summary="Liveness and database reachability (no token needed)")
+    @app.get(
+        "/healthz",
+        summary="Liveness and database reachability (no token needed)",
+        dependencies=[Depends(_known_query)],
+    )
     def healthz(service: Annotated[AuditService, Depends(_service)]) -> JSONResponse:
         try:
             with service.read.connect() as conn:
@@ -316,10 +342,7 @@ def _routes(app: FastAPI) -> None:
         from_seq: Annotated[int, Query(ge=1, le=_MAX_SEQ)] = 1,
         to_seq: Annotated[int | None, Query(ge=1, le=_MAX_SEQ)] = None,
     ) -> dict[str, Any]:
-        if to_seq is not None and to_seq < from_seq:
-            raise RequestValidationError(
-                [{"type": "value_error", "loc": ("query", "to_seq"), "msg": "below from_seq"}]
-            )
+        # An empty range (to_seq < from_seq) verifies nothing and is reported as such.
         report = reader.verify_chain(conn, service.trusted_keys, first=from_seq, last=to_seq)
         _rows(request, report.records)
         return {

@@ -143,6 +143,10 @@ def _probes(tbl: TableClause, key: str) -> dict[str, Executable]:
 def _allowed(engine: Engine, statement: Executable) -> bool:
     with engine.connect() as conn:
         try:
+            if not is_sqlite(engine):
+                # The read engine's sessions default to read-only, but a session can undo
+                # that: what must be checked is what the role itself may do.
+                conn.exec_driver_sql("SET TRANSACTION READ WRITE")
             conn.execute(statement)
         except DBAPIError:
             return False

@@ -54,13 +54,17 @@ async def _send_json(send: Send, status: int, body: dict[str, Any], extra: list[
 
 
 class ReadOnlyMethods:
-    """Every method but GET and HEAD, on every path, answers 405."""
+    """Every method but GET and HEAD, on every path, answers 405. HEAD is served as GET
+    without the body (the routes, and so the OpenAPI document, declare GET only)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] not in READ_METHODS:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] not in READ_METHODS:
             await _send_json(
                 send,
                 405,
@@ -68,7 +72,18 @@ class ReadOnlyMethods:
                 [(b"allow", b"GET, HEAD")],
             )
             return
-        await self.app(scope, receive, send)
+        if scope["method"] == "GET":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        # In place: the routing result written into the scope stays visible outside.
+        scope["method"] = "GET"
+        await self.app(scope, receive, send_headers_only)
 
 
 class SecurityHeaders:
@@ -121,13 +136,15 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send)
             return
         state: dict[str, Any] = scope.setdefault("state", {})
+        method = str(scope.get("method", ""))
         withheld = False
 
         async def send_logged(message: Message) -> None:
             nonlocal withheld
             if message["type"] == "http.response.start":
                 try:
-                    await run_in_threadpool(self.access_log.append, _entry(scope, state, message))
+                    entry = _entry(scope, state, method, message)
+                    await run_in_threadpool(self.access_log.append, entry)
                 except Exception as exc:  # the type only: the message could hold SQL
                     log.error("privlog audit: access log append failed (%s)", type(exc).__name__)
                     withheld = True
@@ -144,14 +161,14 @@ class AccessLogMiddleware:
         await self.app(scope, receive, send_logged)
 
 
-def _entry(scope: Scope, state: dict[str, Any], start: Message) -> dict[str, Any]:
+def _entry(scope: Scope, state: dict[str, Any], method: str, start: Message) -> dict[str, Any]:
     principal = state.get(STATE_PRINCIPAL)
     return {
         "ts": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
         "token_id": getattr(principal, "token_id", None),
         "token_name": getattr(principal, "name", None),
         "tenant": getattr(principal, "tenant", None),
-        "method": _clean(str(scope.get("method", ""))),
+        "method": _clean(method),
         "route": _route(scope),
         "filters": _filters(scope.get("query_string", b"")),
         "status": int(start["status"]),

@@ -1,0 +1,302 @@
+"""The auditor dashboard in a real headless Chromium: sign-in, charts, chain status, the
+records table with its filters and "more" pagination, the 401 path, and the page's
+discipline (no console errors or CSP violations, no request to another origin)."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Error, Page, expect, sync_playwright
+
+from privlog import Privlog
+from privlog.audit.app import AuditService, create_app
+from privlog.audit.tokens import create_token
+from privlog.config import Policy, Settings, StorePolicy
+from privlog.detect import DetectionSettings
+from privlog.store.database import make_engine
+from tests.canaries import cn_mobile, email
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+SCREENSHOT = Path(__file__).resolve().parent.parent / "artifacts" / "dashboard.png"
+RECORDS = 60  # more than one page of 50
+OUTCOMES = ("logged", "forwarded", "blocked")
+EGRESS = (
+    {
+        "destination": "api.example.test",
+        "processor": "model",
+        "action": "scrub",
+        "entity_counts": {"EMAIL_ADDRESS": 1},
+    },
+)
+# What Chromium itself prints for any 4xx response, fetch included; the page cannot stop it.
+BROWSER_401 = "the server responded with a status of 401"
+
+
+@dataclass
+class Site:
+    base: str
+    token: str
+    outcomes: dict[str, int]
+    with_phone: int
+    raw_values: list[str]
+
+
+@dataclass
+class Dashboard:
+    page: Page
+    base: str
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+    def sign_in(self, token: str) -> None:
+        self.page.goto(self.base + "/")
+        self.page.fill("#token-input", token)
+        self.page.click("#signin-button")
+
+    def assert_clean(self, *, allowed: str | None = None) -> None:
+        errors = [e for e in self.errors if allowed is None or allowed not in e]
+        assert errors == [], f"console errors or page errors: {errors}"
+        foreign = [u for u in self.requests if not u.startswith(self.base + "/")]
+        assert foreign == [], f"requests to another origin: {foreign}"
+
+
+def _chromium() -> str:
+    if CHROMIUM.is_file():
+        return str(CHROMIUM)
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium for this test")
+    pytest.skip(f"{CHROMIUM} is missing (install Debian's chromium to run the dashboard test)")
+
+
+def _populate(tmp: Path) -> tuple[Settings, dict[str, int], int, list[str]]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp / 'privlog.db'}",
+        key_file=tmp / "privlog.keys",
+        policy=Policy(
+            detection=DetectionSettings(model=None),
+            store=StorePolicy(batch_interval=0.02),
+        ),
+    )
+    rng = random.Random("test_dashboard")
+    outcomes = dict.fromkeys(OUTCOMES, 0)
+    with_phone = 0
+    raw: list[str] = []
+    pl = Privlog(settings)
+    try:
+        for i in range(RECORDS):
+            mail = email(rng)
+            prompt = f"please reply to {mail} about order {i}"
+            raw.append(mail)
+            if i % 2:
+                phone = cn_mobile(rng)
+                prompt += f", or call {phone}"
+                raw.append(phone)
+            outcome = OUTCOMES[i % 3]
+            outcomes[outcome] += 1
+            receipt = pl.log_input(
+                {"prompt": prompt},
+                route="/v1/chat" if i % 4 else "/v1/embeddings",
+                subject=f"user-{i % 7}",
+                tenant="acme" if i % 5 else "beta",
+                method="POST",
+                status=200,
+                outcome=outcome,  # type: ignore[arg-type]
+                flags=("truncated",) if i % 10 == 0 else (),
+                egress=EGRESS if i % 3 == 1 else (),
+            )
+            assert receipt.queued
+            with_phone += "PHONE_NUMBER" in receipt.entity_counts
+        assert pl.flush(10) == 0
+    finally:
+        pl.close()
+    return settings, outcomes, with_phone, raw
+
+
+def _service(app: Any) -> AuditService:
+    """The service inside create_app's middleware stack (to dispose its engines)."""
+    layer = app
+    while layer is not None:
+        state = getattr(layer, "state", None)
+        if state is not None and hasattr(state, "privlog_audit"):
+            service: AuditService = state.privlog_audit
+            return service
+        layer = getattr(layer, "app", None)
+    raise AssertionError("no AuditService in the app")
+
+
+@pytest.fixture(name="browser", scope="module")
+def _browser() -> Iterator[Browser]:
+    executable = _chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(name="site", scope="module")
+def _site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    import uvicorn
+
+    settings, outcomes, with_phone, raw = _populate(tmp_path_factory.mktemp("dashboard"))
+    engine = make_engine(settings.database_url)
+    try:
+        token = create_token(engine, "dash-test")
+    finally:
+        engine.dispose()
+
+    app = create_app(settings)
+    service = _service(app)
+    sock = socket.socket()
+    try:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert thread.is_alive(), "the auditor server stopped while starting"
+            assert time.monotonic() < deadline, "the auditor server did not start"
+            time.sleep(0.02)
+        try:
+            yield Site(f"http://127.0.0.1:{port}", token, outcomes, with_phone, raw)
+        finally:
+            server.should_exit = True
+            thread.join(10)
+            assert not thread.is_alive(), "the auditor server did not stop"
+    finally:
+        sock.close()
+        service.close()
+
+
+@pytest.fixture(name="dash")
+def _dash(browser: Browser, site: Site) -> Iterator[Dashboard]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    dash = Dashboard(page, site.base)
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            dash.errors.append(message.text)
+
+    def on_page_error(error: Error) -> None:
+        dash.errors.append(f"page error: {error}")
+
+    page.on("console", on_console)
+    page.on("pageerror", on_page_error)
+    page.on("request", lambda request: dash.requests.append(request.url))
+    try:
+        yield dash
+    finally:
+        context.close()
+
+
+def test_dashboard_end_to_end(dash: Dashboard, site: Site) -> None:
+    page = dash.page
+    page.goto(site.base + "/")
+    expect(page.locator("#token-input")).to_have_attribute("type", "password")
+    dash.sign_in(site.token)
+
+    for chart in ("#chart-days", "#chart-entities", "#chart-outcomes", "#chart-egress"):
+        page.wait_for_selector(f'{chart}[data-drawn="true"] svg rect')
+    assert page.locator("#chart-days svg rect.bar").count() >= 1
+    expect(page.locator("#chart-entities svg")).to_have_attribute(
+        "aria-label", "Entity types: EMAIL_ADDRESS 60, PHONE_NUMBER 30"
+    )
+    expect(page.locator("#t-records")).to_have_text(str(RECORDS))
+
+    # The token is kept for this tab only.
+    assert page.evaluate("sessionStorage.getItem('privlog.audit.token')") == site.token
+    assert page.evaluate("localStorage.length") == 0
+
+    # Chain: intact, every record verified, with its last checkpoint.
+    expect(page.locator("#chain-status")).to_have_attribute("data-ok", "true")
+    expect(page.locator("#chain-badge")).to_contain_text("ok")
+    expect(page.locator("#chain-status")).to_contain_text("key k1")
+    expect(page.locator("#access-status table tbody tr").first).to_be_visible()
+
+    # Newest first, 50 per page, then the rest through the cursor.
+    rows = page.locator("#records-body tr")
+    expect(rows).to_have_count(50)
+    assert rows.first.get_attribute("data-seq") == str(RECORDS)
+    expect(page.locator("#records-status")).to_have_text(
+        f"Showing 50 of {RECORDS} records, newest first"
+    )
+    page.screenshot(path=_screenshot_path(), full_page=True)
+    page.click("#more")
+    expect(rows).to_have_count(RECORDS)
+    expect(page.locator("#more")).to_be_hidden()
+    seqs = [int(s) for s in rows.evaluate_all("rs => rs.map(r => r.dataset.seq)")]
+    assert seqs == list(range(RECORDS, 0, -1))
+
+    # Only scrubbed text reaches the page.
+    content = page.content()
+    assert "&lt;EMAIL_ADDRESS_1&gt;" in content
+    assert [v for v in site.raw_values if v in content] == []
+
+    # Filters: outcome, then entity on top of it.
+    page.select_option("#f-outcome", "blocked")
+    expect(rows).to_have_count(site.outcomes["blocked"])
+    expect(page.locator("#records-body .badge")).to_have_text(
+        ["blocked"] * site.outcomes["blocked"]
+    )
+    expect(page.locator("#t-records")).to_have_text(str(site.outcomes["blocked"]))
+    page.select_option("#f-outcome", "")
+    page.fill("#f-entity", "phone_number")
+    page.click("#apply-filters")
+    expect(rows).to_have_count(site.with_phone)
+    for text in rows.locator("td:nth-child(6)").all_inner_texts():
+        assert "PHONE_NUMBER" in text
+
+    # Sign out forgets the token and the data shown.
+    page.click("#signout")
+    expect(page.locator("#token-input")).to_be_visible()
+    expect(rows).to_have_count(0)
+    assert page.evaluate("sessionStorage.getItem('privlog.audit.token')") is None
+
+    dash.assert_clean()
+
+
+def test_wrong_token_shows_401_and_returns_to_sign_in(dash: Dashboard, site: Site) -> None:
+    page = dash.page
+    dash.sign_in("plaud_0123456789abcdef_" + "A" * 43)
+    message = page.locator("#signin-error")
+    expect(message).to_be_visible()
+    expect(message).to_contain_text("401")
+    expect(message).to_contain_text("unknown")
+    expect(page.locator("#token-input")).to_be_visible()
+    expect(page.locator("#dashboard")).to_be_hidden()
+    assert page.evaluate("sessionStorage.getItem('privlog.audit.token')") is None
+    # One rejected request, not one per panel; nothing else logged.
+    assert sum(BROWSER_401 in e for e in dash.errors) == 1
+    dash.assert_clean(allowed=BROWSER_401)
+
+
+def _screenshot_path() -> str:
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    return str(SCREENSHOT)
