@@ -283,7 +283,6 @@ def test_auditor_connection_cannot_write(audit: tuple[TestClient, Tokens, Settin
         ):
             with engine.connect() as conn, pytest.raises(DBAPIError):
                 conn.execute(statement)
-                conn.commit()
     finally:
         engine.dispose()
     logger = log_engine(settings)
@@ -295,7 +294,6 @@ def test_auditor_connection_cannot_write(audit: tuple[TestClient, Tokens, Settin
         ):
             with logger.connect() as conn, pytest.raises(DBAPIError):
                 conn.execute(statement)
-                conn.commit()
     finally:
         logger.dispose()
 

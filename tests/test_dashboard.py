@@ -22,6 +22,7 @@ from privlog.audit.app import AuditService, create_app
 from privlog.audit.tokens import create_token
 from privlog.config import Policy, Settings, StorePolicy
 from privlog.detect import DetectionSettings
+from privlog.records import OUTCOMES
 from privlog.store.database import make_engine
 from tests.canaries import cn_mobile, email
 
@@ -37,7 +38,6 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOT = Path(__file__).resolve().parent.parent / "artifacts" / "dashboard.png"
 RECORDS = 60  # more than one page of 50
-OUTCOMES = ("logged", "forwarded", "blocked")
 EGRESS = (
     {
         "destination": "api.example.test",
@@ -96,7 +96,7 @@ def _populate(tmp: Path) -> tuple[Settings, dict[str, int], int, list[str]]:
         ),
     )
     rng = random.Random("test_dashboard")
-    outcomes = dict.fromkeys(OUTCOMES, 0)
+    outcomes: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
     with_phone = 0
     raw: list[str] = []
     pl = Privlog(settings)
@@ -118,7 +118,7 @@ def _populate(tmp: Path) -> tuple[Settings, dict[str, int], int, list[str]]:
                 tenant="acme" if i % 5 else "beta",
                 method="POST",
                 status=200,
-                outcome=outcome,  # type: ignore[arg-type]
+                outcome=outcome,
                 flags=("truncated",) if i % 10 == 0 else (),
                 egress=EGRESS if i % 3 == 1 else (),
             )
@@ -272,6 +272,15 @@ def test_dashboard_end_to_end(dash: Dashboard, site: Site) -> None:
     expect(rows).to_have_count(site.with_phone)
     for text in rows.locator("td:nth-child(6)").all_inner_texts():
         assert "PHONE_NUMBER" in text
+
+    # A time window before any record: an empty table and "no data" charts.
+    page.click("#clear-filters")
+    expect(rows).to_have_count(50)
+    page.fill("#f-until", "2001-01-01T00:00")
+    page.click("#apply-filters")
+    expect(page.locator("#records-empty")).to_be_visible()
+    expect(rows).to_have_count(0)
+    expect(page.locator('#chart-days[data-drawn="true"] .no-data')).to_have_text("no data")
 
     # Sign out forgets the token and the data shown.
     page.click("#signout")
