@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import secrets
 import socket
 import threading
 import time
@@ -154,27 +155,56 @@ def _report(privlog: Privlog, sent: list[tuple[str, str, str, str]], out: TextIO
     return report.ok
 
 
-def run(*, once: bool, out: TextIO) -> int:
+def _serve(app: Any, name: str) -> tuple[Any, threading.Thread, int]:
     import uvicorn
 
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return server, thread, port
+
+
+def _auditor(settings: Settings, out: TextIO) -> tuple[Any, threading.Thread]:
+    """The read-only auditor API and dashboard on the demo's store, with a fresh token."""
+    import httpx
+
+    from privlog.audit.app import create_app
+    from privlog.audit.tokens import create_token
+    from privlog.store.database import make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        token = create_token(engine, f"demo-{secrets.token_hex(3)}", expires_days=7)
+    finally:
+        engine.dispose()
+    server, thread, port = _serve(create_app(settings), "privlog-demo-auditor")
+    base = f"http://127.0.0.1:{port}"
+    check = httpx.get(
+        f"{base}/v1/chain/verify", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ).json()
+    out.write(f"\nauditor dashboard: {base}/  (read-only; chain ok: {check['ok']})\n")
+    out.write(f"auditor token:     {token}  (valid 7 days; also for `privlog audit serve`)\n")
+    return server, thread
+
+
+def run(*, once: bool, out: TextIO) -> int:
     model = ThreadingHTTPServer(("127.0.0.1", 0), _Model)
     model.received = []  # type: ignore[attr-defined]
     threading.Thread(target=model.serve_forever, name="privlog-demo-model", daemon=True).start()
     model_host = f"127.0.0.1:{model.server_port}"
     privlog = Privlog(_with_model(Settings.from_env(), model_host))
-    port = _free_port()
     app = _app(privlog, f"http://{model_host}/v1/chat/completions")
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="privlog-demo-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
+    server, thread, port = _serve(app, "privlog-demo-server")
     url = f"http://127.0.0.1:{port}/v1/chat/completions"
     out.write(f"privlog demo: chat app with PrivlogMiddleware at {url}\n")
     out.write(f"third-party model (a processor, scrub + restore) at http://{model_host}\n")
     out.write(f"store: {privlog.settings.database_url}\n\n")
     ok = _report(privlog, _converse(url, model), out)
+    auditor, audit_thread = _auditor(privlog.settings, out)
     if not once:
         out.write(f"\nserving {url} (POST OpenAI-shaped chat requests); Ctrl+C to stop\n")
         out.flush()
@@ -183,8 +213,9 @@ def run(*, once: bool, out: TextIO) -> int:
                 thread.join(0.5)
         except KeyboardInterrupt:
             pass
-    server.should_exit = True
+    server.should_exit = auditor.should_exit = True
     thread.join(10)
+    audit_thread.join(10)
     model.shutdown()
     model.server_close()
     privlog.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -220,6 +221,8 @@ class TestCommand:
         assert len(stored) >= 6
         assert any("<CN_RESIDENT_ID_1>" in line for line in stored)
         assert "chain check: chain intact" in out
+        assert re.search(r"auditor dashboard: http://127\.0\.0\.1:\d+/ .*chain ok: True", out)
+        assert re.search(r"auditor token: +plaud_[0-9a-f]{16}_", out)
         planted = [
             "13800138000",
             "11010519491231002X",

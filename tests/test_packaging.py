@@ -36,6 +36,8 @@ def test_wheel_maps_adapters_and_migrations_into_privlog(wheel: Path) -> None:
     assert "privlog/migrations/versions/__init__.py" in names
     assert "privlog/py.typed" in names
     assert "privlog/samples/prompts.txt" in names
+    for asset in ("index.html", "dashboard.js", "dashboard.css"):  # the dashboard, offline
+        assert f"privlog/audit/static/{asset}" in names
     tops = {n.split("/")[0] for n in names}
     assert tops == {"privlog", f"privlog-{privlog.__version__}.dist-info"}
 
