@@ -265,11 +265,25 @@ def _trusted_keys(args: argparse.Namespace) -> dict[str, str] | None:
 
 
 def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
-    from privlog.store.chainstore import ChainStore
+    from sqlalchemy import inspect
+
+    from privlog.audit.accesslog import verify_log
+    from privlog.audit.connections import read_engine
+    from privlog.config import Settings
+    from privlog.store.reader import verify_chain
+    from privlog.store.schema import access_log
 
     trusted = _trusted_keys(args)
-    with _engine(must_exist=True) as engine:
-        report = ChainStore(engine, auto_migrate=False).verify(trusted)
+    # Read-only, like the auditor API: PRIVLOG_AUDIT_DATABASE_URL (a SELECT-only role) if
+    # set, and a SQLite file opened with mode=ro, so a copy on read-only media verifies.
+    engine = read_engine(Settings.from_env())
+    try:
+        with engine.connect() as conn:
+            report = verify_chain(conn, trusted)
+            has_log = inspect(conn).has_table(access_log.name)
+            log = verify_log(conn) if has_log else None
+    finally:
+        engine.dispose()
     if trusted is None:
         print(
             "privlog: warning: no key file or --public-key; checkpoints were checked against "
@@ -277,7 +291,14 @@ def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
             file=sys.stderr,
         )
     out.write(f"{report}\n")
-    return 0 if report.ok else 1
+    if log is not None:
+        problem = log["problem"]
+        out.write(
+            f"access log intact: {log['entries']} entries\n"
+            if log["ok"]
+            else f"access log BROKEN at entry {problem['seq']}: {problem['reason']}\n"
+        )
+    return 0 if report.ok and (log is None or log["ok"]) else 1
 
 
 # --- demo ------------------------------------------------------------------------------

@@ -124,3 +124,61 @@ def test_grant_access_log_command(
                 conn.exec_driver_sql(f'DROP ROLE "{role}"')
         finally:
             engine.dispose()
+
+
+def test_verify_is_an_independent_read_only_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An auditor verifies a copy of the database with only the exported public key: the
+    copy is opened read-only (its bytes do not change), the record chain and the access
+    log are both checked, and an edited access-log entry fails the check."""
+    import hashlib
+    import shutil
+
+    from sqlalchemy import update
+
+    from privlog.audit.accesslog import AccessLog
+    from privlog.store.schema import access_log
+    from tests.storetools import payload, signer, store
+
+    source = f"sqlite:///{tmp_path / 'live.db'}"
+    sign = signer()
+    cs = store(source, sign, checkpoint_every=5)
+    cs.append([payload(i) for i in range(10)])
+    cs.close()
+    log = AccessLog(make_engine(source))
+    for status in (200, 401):
+        log.append(
+            {"ts": "t", "method": "GET", "route": "/v1/records", "filters": "{}", "status": status}
+        )
+    log.close()
+    copy = tmp_path / "copy" / "audit.db"
+    copy.parent.mkdir()
+    shutil.copy(tmp_path / "live.db", copy)
+    copy.chmod(0o444)
+    before = hashlib.sha256(copy.read_bytes()).hexdigest()
+    monkeypatch.setenv("PRIVLOG_DATABASE_URL", f"sqlite:///{copy}")
+    monkeypatch.setenv("PRIVLOG_KEY_FILE", str(tmp_path / "no-keys-here"))
+    args = ["verify", "--public-key", f"k1:{sign.public_key}"]
+    code, out, err = _run(args, monkeypatch, capsys)
+    assert code == 0, err
+    assert "chain intact: 10 records" in out
+    assert "1 signed checkpoints verified" in out
+    assert "access log intact: 2 entries" in out
+    assert hashlib.sha256(copy.read_bytes()).hexdigest() == before
+
+    wrong = signer().public_key
+    code, out, _ = _run(["verify", "--public-key", f"k1:{wrong}"], monkeypatch, capsys)
+    assert code == 1
+    assert "signature is invalid" in out
+
+    copy.chmod(0o644)
+    engine = make_engine(f"sqlite:///{copy}")
+    try:
+        with engine.begin() as conn:
+            conn.execute(update(access_log).where(access_log.c.seq == 2).values(status=200))
+    finally:
+        engine.dispose()
+    code, out, _ = _run(args, monkeypatch, capsys)
+    assert code == 1
+    assert "access log BROKEN at entry 2" in out
