@@ -374,3 +374,25 @@ def test_no_response_without_an_access_log_entry(
     assert response.status_code == 503
     assert "records" not in response.text
     assert "database is down" not in response.text
+
+
+def test_internal_errors_carry_a_correlation_id_only(
+    audit: tuple[TestClient, Tokens, Settings],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client, tokens, settings = audit
+    from privlog.audit import queries
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("SELECT secret FROM privlog_records WHERE route = 'x'")
+
+    monkeypatch.setattr(queries, "daily_stats", broken)
+    response = client.get("/v1/stats", headers=bearer(tokens.valid))
+    assert response.status_code == 500
+    body = response.json()
+    assert set(body) == {"detail", "correlation_id"}
+    assert "SELECT" not in response.text
+    assert body["correlation_id"] in caplog.text
+    assert "SELECT" not in caplog.text
+    assert _log_rows(settings)[-1]["status"] == 500  # recorded like any other request

@@ -30,8 +30,10 @@ from privlog.audit.accesslog import AccessLog, verify_log
 from privlog.audit.connections import check_log_only, check_read_only, log_engine, read_engine
 from privlog.audit.middleware import (
     AccessLogMiddleware,
+    InternalErrors,
     ReadOnlyMethods,
     SecurityHeaders,
+    internal_error_body,
 )
 from privlog.audit.tokens import Principal, authenticate
 from privlog.config import Settings
@@ -241,9 +243,15 @@ def build_app(service: AuditService) -> ASGIApp:
         openapi_url="/openapi.json",
     )
     app.state.privlog_audit = service
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(internal_error_body(exc), status_code=500)
+
     app.mount("/assets", StaticFiles(directory=_STATIC), name="assets")
     _routes(app)
-    return SecurityHeaders(AccessLogMiddleware(ReadOnlyMethods(app), service.access_log))
+    guarded = InternalErrors(ReadOnlyMethods(app))
+    return SecurityHeaders(AccessLogMiddleware(guarded, service.access_log))
 
 
 def _routes(app: FastAPI) -> None:

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import logging
 import re
+import secrets
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -15,7 +16,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from privlog.audit.accesslog import AccessLog
 
-__all__ = ["AccessLogMiddleware", "ReadOnlyMethods", "SecurityHeaders"]
+__all__ = [
+    "AccessLogMiddleware",
+    "InternalErrors",
+    "ReadOnlyMethods",
+    "SecurityHeaders",
+    "internal_error_body",
+]
 
 log = logging.getLogger("privlog.audit")
 
@@ -51,6 +58,43 @@ async def _send_json(send: Send, status: int, body: dict[str, Any], extra: list[
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
+
+
+def internal_error_body(exc: BaseException) -> dict[str, str]:
+    """Log an unexpected error by type and a fresh correlation id; the body for the client
+    carries the id only (never the message, SQL or a traceback)."""
+    correlation = secrets.token_hex(8)
+    log.error("privlog audit: internal error %s (%s)", correlation, type(exc).__name__)
+    return {
+        "detail": "internal error; quote the correlation id to the operator",
+        "correlation_id": correlation,
+    }
+
+
+class InternalErrors:
+    """The last line: an exception that escapes the app is answered with a 500 carrying a
+    correlation id (if nothing was sent yet) and is not re-raised into the server's log,
+    whose traceback could quote SQL."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracked)
+        except Exception as exc:
+            if scope["type"] != "http":
+                raise
+            if not started:
+                await _send_json(send, 500, internal_error_body(exc), [])
 
 
 class ReadOnlyMethods:
