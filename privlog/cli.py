@@ -124,6 +124,27 @@ def _scan_jsonl(source: str, out: TextIO) -> int:
     return 0
 
 
+# --- eval ------------------------------------------------------------------------------
+
+
+def _cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
+    from privlog import evaluate
+
+    options = evaluate.Options(
+        path=args.file,
+        lang=args.lang,
+        limit=args.limit,
+        baseline=args.baseline,
+        group_by=tuple(dict.fromkeys(args.group_by or ())),
+    )
+    report = evaluate.run(options)
+    if args.json:
+        out.write(json.dumps(evaluate.to_json(report), ensure_ascii=False) + "\n")
+    else:
+        out.write(evaluate.format_table(report))
+    return 0
+
+
 # --- keys ------------------------------------------------------------------------------
 
 
@@ -370,6 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
         grant.add_argument("role", metavar="ROLE")
     db.set_defaults(func=_cmd_db)
 
+    _eval_parser(sub)
     _audit_parser(sub)
 
     verify = sub.add_parser(
@@ -391,6 +413,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(func=_cmd_demo)
     return parser
+
+
+def _eval_parser(sub: Any) -> None:
+    ev = sub.add_parser(
+        "eval",
+        help="score detection against a labelled JSONL file (numbers only, never text)",
+        description='Score privlog\'s detection against FILE: one {"text", "spans": [{"start", '
+        '"end", "label"}]} object per line. Prints leak recall, typed precision/recall/F1, '
+        "the share of span-free records changed, and throughput; never record text.",
+    )
+    ev.add_argument("file", metavar="FILE", help="labelled JSON lines")
+    ev.add_argument(
+        "--baseline", choices=["presidio"], help="also score plain Presidio on the same model"
+    )
+    ev.add_argument(
+        "--group-by",
+        action="append",
+        choices=["lang", "category", "form", "source"],
+        help="leak recall and changed share per value of this record field (repeatable)",
+    )
+    ev.add_argument("--json", action="store_true", help="print one JSON object instead")
+    ev.add_argument("--limit", type=int, metavar="N", help="score only the first N records")
+    ev.add_argument("--lang", choices=["en", "zh"], help="score only records of this language")
+    ev.set_defaults(func=_cmd_eval)
 
 
 def _audit_parser(sub: Any) -> None:

@@ -17,7 +17,7 @@ from presidio_analyzer import LocalRecognizer, RecognizerResult
 from privlog.detect.base import Rule, RuleRecognizer, fixed, make_result
 from privlog.detect.checks import digits_only, luhn_valid
 
-__all__ = ["PhoneRecognizer", "generic_recognizers"]
+__all__ = ["LibPhoneNumberRecognizer", "generic_recognizers"]
 
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*@"
@@ -57,7 +57,7 @@ def _card(match: re.Match[str]) -> float | None:
     return 0.9 if _CARD_IIN.match(digits) else 0.4
 
 
-class PhoneRecognizer(LocalRecognizer):
+class LibPhoneNumberRecognizer(LocalRecognizer):
     """Phone numbers through libphonenumber, graded by how much the text looks like one.
 
     Presidio's recogniser scores every match 0.4 (below any useful threshold) and drops
@@ -135,5 +135,5 @@ def generic_recognizers(phone_regions: Sequence[str]) -> list[LocalRecognizer]:
             [Rule("ipv4", "IP_ADDRESS", _IPV4, _ipv4), Rule("ipv6", "IP_ADDRESS", _IPV6, _ipv6)],
             context=["ip", "address", "server", "host", "地址"],
         ),
-        PhoneRecognizer(phone_regions),
+        LibPhoneNumberRecognizer(phone_regions),
     ]
