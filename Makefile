@@ -24,8 +24,8 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check privlog adapters migrations tests benchmarks examples
-	$(VENV)/bin/ruff format --check privlog adapters migrations tests benchmarks examples
+	$(VENV)/bin/ruff check privlog adapters migrations tests benchmarks examples eval
+	$(VENV)/bin/ruff format --check privlog adapters migrations tests benchmarks examples eval
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)

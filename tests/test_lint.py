@@ -12,7 +12,7 @@ BIN = Path(sys.executable).parent
 
 def test_ruff() -> None:
     """ruff finds nothing and the formatting is settled."""
-    paths = ["privlog", "adapters", "migrations", "tests", "benchmarks", "examples"]
+    paths = ["privlog", "adapters", "migrations", "tests", "benchmarks", "examples", "eval"]
     for args in (["check", *paths], ["format", "--check", *paths]):
         done = subprocess.run(
             [str(BIN / "ruff"), *args], cwd=ROOT, capture_output=True, text=True, check=False

@@ -21,8 +21,11 @@ _RESIDENT_ID_18 = re.compile(
 _RESIDENT_ID_15 = re.compile(r"(?<![0-9])[1-9][0-9]{14}(?![0-9])")
 _ID_CONTEXT = re.compile(r"身份证|身份號|证件|公民|identity|id\s*(?:card|no|number)", re.IGNORECASE)
 
+# Not inside a hex token ("a48b-13432771814a" is part of a UUID), which ASCII letters or a
+# hex digit and a dash around it give away; Chinese characters around it are fine.
 _MOBILE = re.compile(
-    r"(?<![0-9])(?P<cc>\(?(?:\+|00)86\)?[ \-]?)?1[3-9][0-9](?:[ \-]?[0-9]{4}){2}(?![0-9])"
+    r"(?<![0-9])(?<![0-9A-Fa-f][\-_])(?P<cc>\(?(?:\+|00)86\)?[ \-]?)?"
+    r"1[3-9][0-9](?:[ \-]?[0-9]{4}){2}(?![0-9A-Za-z])"
 )
 
 

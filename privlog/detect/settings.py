@@ -26,16 +26,22 @@ DEFAULT_ENTITIES: tuple[str, ...] = (
     "CN_PASSPORT",
     "CN_TRAVEL_PERMIT",
     "SECRET",
+    "ID_NUMBER",
+    "CN_QQ",
+    "CN_WECHAT",
+    "CN_LICENSE_PLATE",
+    "SOCIAL_HANDLE",
     "US_SSN",
     "US_ITIN",
     "US_PASSPORT",
     "US_DRIVER_LICENSE",
     "US_BANK_NUMBER",
-    "UK_NHS",
     "MEDICAL_LICENSE",
     "CRYPTO",
     "MAC_ADDRESS",
 )
+# UK_NHS is off by default: ten digits with a mod-11 check also describe one epoch
+# timestamp in eleven; "NHS number ..." is caught by the ID_NUMBER cue rule anyway.
 # NRP and DATE_TIME are detectable but off by default (detection.extra_entities turns them
 # on): they mostly mark text that identifies no one ("tomorrow", "Chinese").
 

@@ -32,7 +32,19 @@ _NUMBER = re.compile(r"[0-9０-９一二三四五六七八九十百千零〇]+|[
 _NAME_CONTEXT = ("叫", "名", "姓", "联系人", "先生", "女士", "同学", "老师", "经理", "医生", "患者")
 # Words after which the next two or three characters are a name, whatever jieba makes of
 # them (an unusual given name is often split, or glued to the cue).
-_CUE = re.compile(r"(?:我叫|名叫|叫做|姓名|联系人|收件人|本人|患者|签名)(?:是|为)?[:：]?\s*")
+# Role words ("收货人", "法定代表人", "业主") name the person right after them.
+_CUE = re.compile(
+    r"(?:我叫|名叫|叫做|姓名|本人|患者|签名|业主|客户|老板|同事|我爸|我妈|爸爸|妈妈|老公|老婆|"
+    r"[\u4e00-\u9fff]{0,3}(?:人|者|员|长|师|代表))(?:是|为|叫)?[:：]?\s*"
+)
+# A road and a house number, without the city before it: 文化路 559 号, 宝安大道116号. It
+# starts after a word that leads to a place (在, 到, 地址：) or punctuation, so that the
+# sentence before it is not swallowed.
+_ROAD_ADDRESS = re.compile(
+    r"(?<=[在到于往去址：:，,。；;\s(（])(?:[\u4e00-\u9fff]{1,5}(?:区|县|市|镇))?[\u4e00-\u9fff]{1,8}(?:路|街|大道|大街|巷|弄|胡同|道)"
+    r"\s*[0-9]{1,5}\s*号(?:院|楼)?(?:\s*[A-Za-z0-9]{1,3}\s*(?:座|栋|幢|单元))?"
+    r"(?:\s*[0-9]{1,5}\s*(?:室|号房|房))?"
+)
 _NAME_STOP = frozenset("的了在是和与及住说想要我你他她们去来也都就已从把被给到对向于不请")
 _DOUBLE_SURNAMES = frozenset(
     {"欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "令狐", "慕容", "尉迟", "公孙", "长孙",
@@ -80,6 +92,10 @@ class ChineseNameRecognizer(LocalRecognizer):
             results += self._tagged_names(text, tokens)
         if not entities or "LOCATION" in entities:
             results += self._places(tokens)
+            results += [
+                self._result("LOCATION", m.start(), m.end(), 0.75, "zh.road_number")
+                for m in _ROAD_ADDRESS.finditer(text)
+            ]
         return results
 
     def _tokens(self, text: str) -> list[Token]:
