@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from privlog._version import __version__
+from privlog.detect.decode import STRUCTURED, Candidate, candidates
 from privlog.detect.findings import Finding
 from privlog.detect.settings import DetectionSettings
 from privlog.errors import ConfigError, ModelNotInstalled
@@ -80,6 +81,8 @@ def _code_like(span: str, entity_type: str) -> bool:
         return True
     if any(_CAMEL.match(w) for w in words):
         return True
+    if entity_type == "ORGANIZATION" and len(words) == 1 and "-" in words[0]:
+        return True  # Content-Type, Cache-Control: header names
     word = words[0]
     if len(words) == 1 and word.isupper():
         # An upper-case word is a log level or an error code ("INFO", "ECONNREFUSED");
@@ -88,6 +91,7 @@ def _code_like(span: str, entity_type: str) -> bool:
     return False
 
 
+_GLUED_NUMBER = re.compile(r"-?[0-9]")
 _CUT = re.compile(r"[\s\-–—,;:(+\"']+$")
 
 
@@ -96,6 +100,8 @@ def _plausible(text: str, result: Any) -> bool:
     is cut where code, digits or a line break begin ("Andrés Nkosi - 404-555-0198" becomes
     "Andrés Nkosi"); what is left must hold a capital letter and not look like code."""
     span = text[result.start : result.end]
+    if _GLUED_NUMBER.match(text, result.end):
+        return False  # "ORD" of ORD-2023-383296, "INC" of INC0297335
     code = _CODE_CHARS.search(span)
     if code is not None:
         span = _CUT.sub("", span[: code.start()])
@@ -328,6 +334,29 @@ class PresidioDetector:
             for win_start, win_end, core_start, core_end in _windows(len(norm.text), size, overlap):
                 yield _Window(index, norm, win_start, win_end, core_start, core_end)
 
+    def _decoded(self, text: str) -> list[Any]:
+        """Findings inside encoded or spread-out tokens, decoded one level (see
+        :mod:`privlog.detect.decode`), mapped back onto the tokens."""
+        found = []
+        for candidate in candidates(text):
+            spread = candidate.kind in ("spread", "dotted")
+            entities = [e for e in self._entities if not spread or e in STRUCTURED]
+            if not entities:
+                continue
+            # The words before the token still say what it is ("SSN: <base64>").
+            prefix = text[max(0, candidate.start - _DECODE_CONTEXT) : candidate.start]
+            for result in self._analyzer.analyze(
+                prefix + candidate.text,
+                language="en",
+                entities=entities,
+                score_threshold=self.settings.score_threshold,
+            ):
+                if result.start >= len(prefix):
+                    result.start -= len(prefix)
+                    result.end -= len(prefix)
+                    found.append(_decoded_result(result, candidate))
+        return found
+
     def _analyze(self, window: _Window, text: str, nlp_artifacts: Any) -> Iterator[Finding]:
         results = self._analyzer.analyze(
             text,
@@ -336,6 +365,7 @@ class PresidioDetector:
             score_threshold=self.settings.score_threshold,
             nlp_artifacts=nlp_artifacts,
         )
+        results += self._decoded(text)
         if "PERSON" in self._entities:
             from privlog.detect.names import refine_names
 
@@ -356,6 +386,25 @@ class PresidioDetector:
                 detector=str(meta.get("recognizer_name", "presidio")),
                 rule_id=str(meta.get("rule_id", meta.get("recognizer_name", "presidio"))),
             )
+
+
+_DECODE_CONTEXT = 32
+
+
+def _decoded_result(result: Any, candidate: Candidate) -> Any:
+    from privlog.detect.base import make_result
+
+    start, end = candidate.source_span(result.start, result.end)
+    meta = result.recognition_metadata or {}
+    rule = meta.get("rule_id", meta.get("recognizer_name", "presidio"))
+    return make_result(
+        ("privlog.decoded", "privlog.decoded"),
+        entity_type=result.entity_type,
+        start=start,
+        end=end,
+        score=float(result.score),
+        rule_id=f"decoded.{candidate.kind}:{rule}",
+    )
 
 
 _CACHE: dict[DetectionSettings, PresidioDetector] = {}

@@ -23,6 +23,14 @@ _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*@"
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
 )
+# "jane [at] example [dot] com", "jane-at-example-dot-com", "jane at example dot com"
+_AT = r"(?:[ \t]*[\[({<][ \t]*(?i:at)[ \t]*[\])}>][ \t]*|-(?i:at)-|[ \t]+(?i:at)[ \t]+)"
+_DOT = r"(?:[ \t]*[\[({<][ \t]*(?i:dot)[ \t]*[\])}>][ \t]*|-(?i:dot)-|[ \t]+(?i:dot)[ \t]+)"
+_LABEL = r"[A-Za-z0-9]+(?:-(?!(?i:dot)-)[A-Za-z0-9]+)*"
+_EMAIL_SPELLED = re.compile(
+    rf"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+]*(?:-(?!(?i:at)-)[A-Za-z0-9._%+]+)*"
+    rf"{_AT}{_LABEL}(?:(?:{_DOT}|\.){_LABEL})*{_DOT}[A-Za-z]{{2,24}}(?![A-Za-z0-9])"
+)
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = re.compile(
     rf"(?<![0-9.])(?P<v>v(?:ersion)?\s?)?{_OCTET}(?:\.{_OCTET}){{3}}(?![0-9]|\.[0-9])", re.I
@@ -136,7 +144,9 @@ class LibPhoneNumberRecognizer(LocalRecognizer):
                     # often than a phone number: only a valid ten or eleven digit number
                     # passes on its own; context words can lift the rest.
                     valid = phonenumbers.is_valid_number(match.number)
-                    score = 0.6 if valid and len(raw) in (10, 11) else 0.3
+                    # Ten digits starting with 1 are also every Unix time from 2001 to 2033.
+                    plausible = len(raw) == 11 or (len(raw) == 10 and raw[0] != "1")
+                    score = 0.6 if valid and plausible else 0.3
                 elif phonenumbers.is_valid_number(match.number):
                     score = 0.75
                 elif digits >= 9 and (
@@ -164,7 +174,10 @@ def generic_recognizers(phone_regions: Sequence[str]) -> list[LocalRecognizer]:
     return [
         RuleRecognizer(
             "privlog.email",
-            [Rule("email", "EMAIL_ADDRESS", _EMAIL, fixed(0.9))],
+            [
+                Rule("email", "EMAIL_ADDRESS", _EMAIL, fixed(0.9)),
+                Rule("email.spelled_out", "EMAIL_ADDRESS", _EMAIL_SPELLED, fixed(0.8)),
+            ],
             context=["email", "e-mail", "mail", "邮箱"],
         ),
         RuleRecognizer(

@@ -131,7 +131,7 @@ class ChineseNameRecognizer(LocalRecognizer):
         found = []
         i = 0
         while i < len(tokens):
-            if tokens[i][3] != "ns" or not _CJK.search(tokens[i][2]):
+            if tokens[i][3] != "ns" or not _CJK.search(tokens[i][2]) or tokens[i][2] in _NOT_PLACES:
                 i += 1
                 continue
             j = i + 1
@@ -176,7 +176,14 @@ class ChineseNameRecognizer(LocalRecognizer):
 _NOT_NAME_TAGS = frozenset({"x", "uj", "ul", "uz", "ud", "ug", "p", "c", "m", "q", "r", "y", "zg"})
 _GIVEN_TAGS = frozenset({"nr", "nrfg", "nrt", "nz", "n", "ng", "a", "j", "nt"})
 # Everyday words that start with a surname character and that jieba tags as names.
-_NOT_NAMES = frozenset({"谢谢", "多谢", "感谢", "高兴", "马上", "常常", "江湖"})
+_NOT_NAMES = frozenset(
+    {"谢谢", "多谢", "感谢", "高兴", "马上", "常常", "江湖", "明白", "高三", "高二", "高一",
+     "高中", "方便", "安全", "平安", "包括", "任务", "文件", "金额", "常用", "白天", "周末",
+     "万一", "于是", "和平", "雷同", "石头", "史上", "龙头", "毛病", "成本", "成功", "明天",
+     "明年", "明确", "向上", "华为", "黄金", "程序", "项目", "应用", "支付", "商品", "许多"}
+)  # fmt: skip
+# Everyday words jieba tags as place names.
+_NOT_PLACES = frozenset({"东西", "日志", "中间", "上下", "前后", "内外", "南北", "左右", "当地"})
 
 
 def _given_part(token: Token, so_far: int, *, strict: bool = False) -> bool:
