@@ -75,7 +75,7 @@ _STREET = re.compile(
     rf"|(?:{_NUM}[ \t]+)?(?:{_WORD}[ \t]+){{0,2}}(?i:[^\W\d_]*{_EU_END})[ \t]+{_NUM}"
     # Rua Graciliano Ramos 1950 / ul. Północna 73 / 31 Rue Al Imam Al Bakri
     rf"|(?:{_NUM}[ \t]+)?{_EU_FIRST}[ \t]+(?:{_WORD}[ \t]+){{0,4}}{_WORD},?[ \t]+{_NUM}"
-    rf"|{_NUM}[ \t]+(?:{_NUM}[ \t]+)?{_EU_FIRST}[ \t]+(?:{_CAP}[ \t]+){{0,4}}{_CAP}"
+    rf"|{_NUM}[ \t]+(?:{_NUM}[ \t]+)?{_EU_FIRST}[ \t]+(?:{_WORD}[ \t]+){{0,4}}{_WORD}"
     # P.O. Box 149 / 80 p.o. box 15 / PSC 4095, Box 8316 / USNS Frías
     rf"|(?:{_NUM}[ \t]+)?(?i:p\.?[ \t]?o\.?[ \t]+box)[ \t]+{_NUM}"
     rf"|PSC[ \t]+[0-9]{{3,5}},?[ \t]+Box[ \t]+[0-9]{{3,5}}|(?:USNS|USS|USCGC)[ \t]+{_CAP}"
@@ -108,10 +108,28 @@ _TAIL = re.compile(
 _AFTER_UNIT = re.compile(rf"[ \t]+{_TOWN}(?![\w])")
 _UNIT_ALONE = re.compile(rf"(?<![\w]){_UNIT}(?![\w])")
 _ZIP_CONTEXT = re.compile(
-    rf"(?i:zip(?:[ \t]?code)?|postal[ \t]?code|post[ \t]?code|postcode|plz|cep)[ \t]*[:#]?[ \t]*"
+    rf"(?i:zip(?:[ \t]?code)?|postal[ \t]?code|post[ \t]?code|postcode|plz|cep)[ \t]*"
+    rf"(?:[:#]|(?i:is))?[ \t]*"
     rf"(?P<zip>{_ZIP})"
 )
 _MAX_TAIL = 6
+# A place named right after words that lead to one: "I am in TYSTBERGA", "flew to Horten",
+# "grew up in Ústí nad Labem", "home city Havndal".
+_NOT_PLACE = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|The|A|An|My|Our|"
+    r"Your|His|Her|Their|This|That|Time|Love|Trouble|Charge|Touch|Person)(?![\w])"
+)
+_PLACE_CUE = re.compile(
+    r"(?:(?i:\b(?:I\s+am|I'm|we\s+are|we're|he\s+is|she\s+is|they\s+are|currently)\s+in)"
+    r"|(?i:\b(?:flew|fly|flying|travel(?:l?ed|l?ing)?|drove|driving|moved(?:\s+here)?|moving|"
+    r"relocat(?:ed|ing)|went|going|headed|heading)\s+(?:to|from))"
+    r"|(?i:\b(?:grew\s+up|born|raised|lives?|lived|living|resides?|residing|based|located|"
+    r"stationed|stays?|staying)\s+in)"
+    r"|(?i:\barrived\s+(?:at|in))|(?i:\bhome\s*(?:city|town))|(?i:\bWhere:))[ \t]+"
+    rf"(?P<place>(?!{_NOT_PLACE}){_TOWN_WORD}(?:[ \t\-](?:{_LINK}[ \t\-])*{_TOWN_WORD}){{0,3}})"
+    r"(?![\w])"
+)
 
 
 class AddressRecognizer(LocalRecognizer):
@@ -154,6 +172,9 @@ class AddressRecognizer(LocalRecognizer):
             results.append(self._result(match.start(), end, 0.75, "address.block"))
         for match in _UNIT_ALONE.finditer(text):
             results.append(self._result(match.start(), match.end(), 0.6, "address.unit"))
+        for match in _PLACE_CUE.finditer(text):
+            start, end = match.span("place")
+            results.append(self._result(start, end, 0.65, "address.place_after_cue"))
         for match in _ZIP_CONTEXT.finditer(text):
             start, end = match.span("zip")
             results.append(self._result(start, end, 0.75, "address.postcode"))

@@ -75,6 +75,17 @@ _CARD = re.compile(r"(?<![0-9])[0-9](?:[ \-]?[0-9]){12,18}(?![0-9])")
 _CARD_IIN = re.compile(r"4|5[0-9]|2[2-7]|3[0-9]|6[0-9]")
 
 
+# After "card"/"cc" a shorter number (Maestro has 12 digits) is a card number too.
+_CARD_AFTER_CUE = re.compile(
+    r"(?i:\b(?:credit|debit|bank|payment)?[ \t]*(?:card|cc)(?:[ \t]+(?:number|no\.?|num|#))?)"
+    r"[ \t]*[:#]?[ \t]*(?P<card>[0-9](?:[ \-]?[0-9]){11,18})(?![0-9])"
+)
+
+
+def _card_after_cue(match: re.Match[str]) -> float | None:
+    return 0.85 if luhn_valid(digits_only(match.group("card"))) else None
+
+
 def _card(match: re.Match[str]) -> float | None:
     digits = digits_only(match.group())
     if not 13 <= len(digits) <= 19 or len(set(digits)) == 1 or not luhn_valid(digits):
@@ -182,7 +193,10 @@ def generic_recognizers(phone_regions: Sequence[str]) -> list[LocalRecognizer]:
         ),
         RuleRecognizer(
             "privlog.payment_card",
-            [Rule("payment_card.luhn", "CREDIT_CARD", _CARD, _card)],
+            [
+                Rule("payment_card.luhn", "CREDIT_CARD", _CARD, _card),
+                Rule("payment_card.after_cue", "CREDIT_CARD", _CARD_AFTER_CUE, _card_after_cue, 1),
+            ],
             context=["card", "visa", "mastercard", "amex", "unionpay", "卡号", "银行卡", "信用卡"],
         ),
         RuleRecognizer("privlog.url", [Rule("url", "URL", _URL, _url)]),

@@ -60,9 +60,30 @@ _LIST = re.compile(
 )
 _ITEM = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:[ \t](?!(?:and|or)\b)[^\W\d_][^\W\d_'’\-]*)?")
 _CUED = re.compile(
-    r"(?:\bcalls?[ \t]+me|\bcalled[ \t]+me|\bnamed(?:[ \t]+(?:him|her|them))?|\bI'm|\bI[ \t]+am"
-    r"|\bsaid|\bdaughter|\bwife|\bhusband|\bDear)[ \t]+"
-    r"(?P<name>[A-Z][^\W\d_]+)(?![\w])"
+    r"(?:\bI'm|\bI[ \t]+am|\bsaid|\bdaughter|\bwife|\bhusband|\bDear|\bHi|\bHello|\bHey"
+    r"|\bThanks|\bThank[ \t]+you|^|(?<=[.!?\n])[ \t]*)[ \t,]*"
+    r"(?P<name>[A-ZÀ-Þ][^\W\d_]+)(?=[ \t]*,|[ \t]+(?:is|was|has|had|spent|began|can|will|would|"
+    r"said|says|lives|lived|works|worked|went|told|asked|wants|needs|moved|grew)\b|[ \t]*['’]s\b)"
+)
+# After these a capitalised word is a name whether or not the census knows it.
+_STRONG_CUE = re.compile(
+    r"(?:\bcalls?[ \t]+me|\bcalled[ \t]+me|\bnamed(?:[ \t]+(?:him|her|them))?|\bI'm|\bI[ \t]+am)"
+    r"[ \t]+(?P<name>[A-ZÀ-Þ][^\W\d_]+)(?![\w'])"
+)
+# A line that is just a name, as in a letter head or a signature: "Maureen Thibault".
+_NAME_LINE = re.compile(
+    r"(?:^|(?<=\n))[ \t>?]*(?P<name>[A-ZÀ-Þ][^\W\d_]+(?:[ \t]+[A-ZÀ-Þ]\.?)?"
+    r"(?:[ \t]+[A-ZÀ-Þ][^\W\d_'’\-]+(?:[\-'’][A-ZÀ-Þ]?[^\W\d_]+)?){1,2})[ \t]*(?=\n|$)"
+)
+_NEXT_PART = re.compile(r"[ \t]+(?:[A-ZÀ-Þ][^\W\d_]*|[a-z]+[A-Z][^\W\d_]*)(?![\w])")
+_NOT_SURNAME_WORDS = """
+    street road avenue lane drive park hill field way court place square green
+    garden gardens bridge house hall church mill brook wood woods lake river port
+    station center centre club college university school bank group company"""
+_NOT_SURNAMES = frozenset(_NOT_SURNAME_WORDS.split())
+# First name and surname from the census lists, both capitalised: "Sandra Cazares".
+_PAIR = re.compile(
+    r"(?<![\w])(?P<first>[A-Z][a-z]+)[ \t]+(?P<last>[A-Z][a-z]+(?:-[A-Z][a-z]+)?)(?![\w])"
 )
 
 
@@ -86,6 +107,10 @@ def _covered(spans: list[tuple[int, int]], start: int, end: int) -> bool:
     return any(s < end and start < e for s, e in spans)
 
 
+def _inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    return any(s <= start and end <= e for s, e in spans)
+
+
 def _person(start: int, end: int, score: float, rule: str) -> RecognizerResult:
     return make_result(
         _SOURCE, entity_type="PERSON", start=start, end=end, score=score, rule_id=rule
@@ -101,7 +126,9 @@ class _Names:
         self.added: list[RecognizerResult] = []
 
     def add(self, start: int, end: int, score: float, rule: str) -> None:
-        if not _covered(self.spans, start, end):
+        # An overlapping span is added too: scrubbing merges overlaps into their union, so
+        # "Amanda Durham" completes the model's "Durham".
+        if not _inside(self.spans, start, end):
             self.spans.append((start, end))
             self.added.append(_person(start, end, score, rule))
 
@@ -134,10 +161,18 @@ def _spread(names: _Names, people: list[RecognizerResult]) -> None:
 
 
 def _jumbled_names(names: _Names, first: frozenset[str], last: frozenset[str]) -> None:
-    for w in _TOKEN.finditer(names.text):
+    text = names.text
+    for w in _TOKEN.finditer(text):
         word = w.group()
         if _jumbled(word) and (word.lower() in first or word.lower() in last):
-            names.add(w.start(), w.end(), 0.7, "names.jumbled_case")
+            end = w.end()
+            # The rest of the name: the capitalised or jumbled words that follow it.
+            for _ in range(2):
+                more = _NEXT_PART.match(text, end)
+                if more is None:
+                    break
+                end = more.end()
+            names.add(w.start(), end, 0.7, "names.jumbled_case")
 
 
 def _listed(names: _Names, first: frozenset[str]) -> None:
@@ -157,11 +192,26 @@ def _listed(names: _Names, first: frozenset[str]) -> None:
                 names.add(i.start(), i.end(), 0.65, "names.list")
 
 
-def _cued(names: _Names, first: frozenset[str]) -> None:
-    for cued in _CUED.finditer(names.text):
+def _cued(names: _Names, first: frozenset[str], last: frozenset[str]) -> None:
+    text = names.text
+    for cued in _CUED.finditer(text):
         name = cued.group("name")
         if name.lower() in first and name.lower() not in _COMMON:
             names.add(cued.start("name"), cued.end("name"), 0.65, "names.cued")
+    for cued in _STRONG_CUE.finditer(text):
+        if cued.group("name").lower() not in _COMMON:
+            names.add(cued.start("name"), cued.end("name"), 0.65, "names.introduced")
+    for line in _NAME_LINE.finditer(text):
+        given = line.group("name").split()[0].lower()
+        if given in first and given not in _COMMON:
+            names.add(line.start("name"), line.end("name"), 0.7, "names.name_line")
+    for pair in _PAIR.finditer(text):
+        given, family = pair.group("first").lower(), pair.group("last").lower()
+        family = family.split("-")[0]
+        if given not in first or family not in last or family in _NOT_SURNAMES:
+            continue
+        if given not in _COMMON or family not in _COMMON:
+            names.add(pair.start(), pair.end(), 0.65, "names.census_pair")
 
 
 def refine_names(text: str, results: Iterable[RecognizerResult]) -> list[RecognizerResult]:
@@ -174,5 +224,5 @@ def refine_names(text: str, results: Iterable[RecognizerResult]) -> list[Recogni
     _spread(names, people)
     _jumbled_names(names, first, last)
     _listed(names, first)
-    _cued(names, first)
+    _cued(names, first, last)
     return out + names.added
