@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 import tomllib
 import urllib.parse
 from collections.abc import Mapping
@@ -63,6 +64,8 @@ _DETECTION_KEYS = {
     "phone_regions",
     "chunk_chars",
     "batch_size",
+    "allow",
+    "allow_patterns",
 }
 
 
@@ -243,7 +246,21 @@ def _detection(data: Mapping[str, Any], source: str) -> DetectionSettings:
         phone_regions=tuple(r.upper() for r in regions),
         chunk_chars=ints["chunk_chars"],
         batch_size=ints["batch_size"],
+        allow=tuple(t for t in _str_tuple(data.get("allow", []), f"{where} allow") if t.strip()),
+        allow_patterns=_patterns(data.get("allow_patterns", []), f"{where} allow_patterns"),
     )
+
+
+def _patterns(value: Any, where: str) -> tuple[str, ...]:
+    patterns = _str_tuple(value, where)
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(
+                f"{where}: {pattern!r} is not a valid regular expression ({exc})"
+            ) from None
+    return patterns
 
 
 def _store(data: Mapping[str, Any], source: str) -> StorePolicy:

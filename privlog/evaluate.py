@@ -298,10 +298,24 @@ class Changed:
         return _ratio(self.changed, self.span_free)
 
 
+# Gold labels that are not direct identifiers: "core" leak recall leaves them out (the
+# shared scorer's "core" view does the same).
+NOT_CORE = frozenset({"ORGANIZATION", "DATE_TIME", "OTHER"})
+
+
+def core_leak(leaks: Mapping[str, Leak]) -> Leak:
+    total = Leak()
+    for label, entry in leaks.items():
+        if label not in NOT_CORE:
+            total.add(entry)
+    return total
+
+
 @dataclass(slots=True)
 class Group:
     records: int = 0
     leak: Leak = field(default_factory=Leak)
+    core: Leak = field(default_factory=Leak)
     changed: Changed = field(default_factory=Changed)
 
 
@@ -377,6 +391,7 @@ class Tally:
             )
             group.records += 1
             group.leak.add(Leak(len(flags), sum(flags)))
+            group.core.add(core_leak(leak))
             group.changed.span_free += span_free
             group.changed.changed += changed
 
@@ -401,6 +416,10 @@ class SystemResult:
         for entry in self.leak.values():
             total.add(entry)
         return total
+
+    @property
+    def leak_core(self) -> Leak:
+        return core_leak(self.leak)
 
     @property
     def typed_total(self) -> Counts:
@@ -576,6 +595,7 @@ def _group_json(group: Group) -> dict[str, object]:
     return {
         "records": group.records,
         "leak_recall": _leak_json(group.leak),
+        "core_leak_recall": _leak_json(group.core),
         "changed_share": _changed_json(group.changed),
     }
 
@@ -585,6 +605,7 @@ def _system_json(s: SystemResult) -> dict[str, object]:
         "detector": s.detector,
         "leak_recall": {
             **_leak_json(s.leak_total),
+            "core": _leak_json(s.leak_core),
             "per_label": {k: _leak_json(v) for k, v in s.leak.items()},
         },
         "typed": {
@@ -674,7 +695,10 @@ def _leak_rows(systems: Sequence[SystemResult]) -> list[list[str]]:
     header = ["leak recall %", "gold", *(s.name for s in systems), *(["diff"] if two else [])]
     rows = [header]
     labels = sorted({label for s in systems for label in s.leak})
-    entries: list[tuple[str, list[Leak]]] = [("all", [s.leak_total for s in systems])]
+    entries: list[tuple[str, list[Leak]]] = [
+        ("all", [s.leak_total for s in systems]),
+        ("core", [s.leak_core for s in systems]),
+    ]
     entries += [(f"  {label}", [s.leak.get(label, Leak()) for s in systems]) for label in labels]
     for name, leaks in entries:
         row = [name, str(leaks[0].gold), *(_pct(x.recall) for x in leaks)]
@@ -717,7 +741,7 @@ def _group_rows(name: str, systems: Sequence[SystemResult]) -> list[list[str]]:
     two = len(systems) > 1
     header = [f"by {name}", "records", "gold", "span-free"]
     for s in systems:
-        header += [f"{s.name} leak %", f"{s.name} changed %"]
+        header += [f"{s.name} leak %", f"{s.name} core %", f"{s.name} changed %"]
     rows = [header + (["diff leak", "diff changed"] if two else [])]
     values = sorted({v for s in systems for v in s.groups.get(name, {})})
     for value in values:
@@ -725,7 +749,7 @@ def _group_rows(name: str, systems: Sequence[SystemResult]) -> list[list[str]]:
         first = groups[0]
         row = [value, str(first.records), str(first.leak.gold), str(first.changed.span_free)]
         for g in groups:
-            row += [_pct(g.leak.recall), _pct(g.changed.share)]
+            row += [_pct(g.leak.recall), _pct(g.core.recall), _pct(g.changed.share)]
         if two:
             row += [
                 _diff(first.leak.recall, groups[1].leak.recall),

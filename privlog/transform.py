@@ -101,15 +101,32 @@ class Scrubbed:
         return {"text": self.text, "findings": [r.to_json() for r in self.replacements]}
 
 
+# How much a type says about the value: a checksum or a fixed shape beats a model's guess,
+# and a person or place beats an organisation or a date. A merged span takes the most
+# specific type among its parts (then the most confident, then the longest).
+_VAGUE = {"ORGANIZATION": 1, "NRP": 0, "DATE_TIME": 0}
+_MODEL_TYPES = {"PERSON": 2, "LOCATION": 2}
+
+
+def specificity(entity_type: str) -> int:
+    return _VAGUE.get(entity_type, _MODEL_TYPES.get(entity_type, 3))
+
+
+def _rank(f: Finding) -> tuple[int, float, int]:
+    return specificity(f.entity_type), f.score, f.end - f.start
+
+
 def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
-    """Merge overlapping findings into disjoint spans that cover every detected character."""
+    """Merge overlapping findings into disjoint spans that cover every detected character,
+    each typed by its most specific part (an e-mail address inside a model's PERSON span is
+    an EMAIL_ADDRESS)."""
     merged: list[Finding] = []
     for f in sorted(findings, key=lambda f: (f.start, -f.end)):
         if f.start >= f.end:
             continue
         if merged and f.start < merged[-1].end:
             last = merged[-1]
-            best = last if (last.score, last.end - last.start) >= (f.score, f.end - f.start) else f
+            best = last if _rank(last) >= _rank(f) else f
             merged[-1] = Finding(
                 best.entity_type,
                 last.start,

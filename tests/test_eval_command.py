@@ -17,7 +17,7 @@ from privlog.detect.engine import KNOWN_ENTITIES, PresidioDetector
 from privlog.evaluate import GOLD_LABELS, LABEL_MAP, Span, caught, gold_label, typed_counts
 
 EMAIL_TEXT = "Mail jane.doe@example.com or call 13800138000 now."
-NAME_TEXT = "I met Jane Doe yesterday."
+NAME_TEXT = "I met Zyxa Qorvath yesterday."  # in no name list: only NER could find it
 ID_TEXT = "身份证号11010519491231002X，谢谢"
 EDGE_TEXT = "a: ann@example.org abcdefghijklmno; b: bob@example.org abcdefghijklmnop."
 CHANGED_TEXT = "Write to ops@example.net today."
@@ -38,7 +38,7 @@ RECORDS: list[dict[str, Any]] = [
         "category": "contact",
     },
     # no NER: the name is missed (leak miss, typed false negative)
-    {"text": NAME_TEXT, "spans": [_span(6, 14, "PERSON")], "lang": "en", "source": "s1"},
+    {"text": NAME_TEXT, "spans": [_span(6, 18, "PERSON")], "lang": "en", "source": "s1"},
     # CN_RESIDENT_ID maps to ID: caught and a typed hit
     {"text": ID_TEXT, "spans": [_span(4, 22, "ID")], "lang": "zh", "source": "s2"},
     # e-mails at 3-18 and 39-54 are replaced. Gold 3-33 (30 chars, 15 covered): exactly
@@ -59,7 +59,7 @@ RECORDS: list[dict[str, Any]] = [
 SECRETS = [
     "jane.doe",
     "13800138000",
-    "Jane Doe",
+    "Zyxa Qorvath",
     "11010519491231002X",
     "身份证",
     "ann@example",
@@ -202,8 +202,10 @@ class TestOutput:
         assert any(line.split()[:3] == ["all", "6", "66.7"] for line in lines)
         assert any(line.split()[:3] == ["changed", "share", "%"] for line in lines)
         assert any(line.split()[:4] == ["EMAIL_ADDRESS", "3", "50.0", "66.7"] for line in lines)
-        assert any(line.split() == ["s1", "3", "3", "1", "66.7", "100.0"] for line in lines)
-        assert any(line.split() == ["s2", "3", "3", "1", "66.7", "0.0"] for line in lines)
+        assert any(line.split()[:3] == ["core", "6", "66.7"] for line in lines)
+        row_s1 = ["s1", "3", "3", "1", "66.7", "66.7", "100.0"]
+        assert any(line.split() == row_s1 for line in lines)
+        assert any(line.split() == ["s2", "3", "3", "1", "66.7", "66.7", "0.0"] for line in lines)
 
     def test_json_shape(self, gold_file: str, capsys: pytest.CaptureFixture[str]) -> None:
         report = _eval_json([gold_file, "--group-by", "lang", "--group-by", "category"], capsys)
@@ -230,7 +232,7 @@ class TestOutput:
             "groups",
         }
         assert set(system["typed"]) == {"tp", "fp", "fn", "precision", "recall", "f1", "per_label"}
-        assert set(system["leak_recall"]) == {"gold", "caught", "recall", "per_label"}
+        assert set(system["leak_recall"]) == {"gold", "caught", "recall", "core", "per_label"}
 
     def test_group_by(self, gold_file: str, capsys: pytest.CaptureFixture[str]) -> None:
         """Per group: records, leak recall and changed share; a missing field is (none)."""

@@ -97,7 +97,7 @@ _PROSE = (
     r"said|says|hello|hi|dear|thanks|thank|please|regards|best|sincerely|cheers|yes|no|ok)"
 )
 _LINE_WORD = rf"(?!{_PROSE}(?![\w]))[^\W\d_][^\W\d_'’.\-]*(?:['’.\-][^\W\d_]+)*\.?"
-_LINE = rf"{_LINE_WORD}(?:[ \t\-]{_LINE_WORD}){{0,5}}{_REGION}(?=[ \t]*(?:\r?\n|\\n|$))"
+_LINE = rf"{_LINE_WORD}(?:[ \t\-]{_LINE_WORD}){{0,5}}{_REGION}(?=[ \t]*(?:\r?\n|\\n|$|[.,;!?]))"
 _MILITARY = rf"(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+{_ZIP}"
 _TAIL = re.compile(
     rf"(?:[ \t]*|{_NEWLINE}|{_SOFT})(?:{_UNIT})(?![\w])"

@@ -298,6 +298,8 @@ class PresidioDetector:
             default_score_threshold=settings.score_threshold,
         )
         self._entities = list(settings.entities)
+        allowed = [re.escape(t.strip()) for t in settings.allow] + list(settings.allow_patterns)
+        self._allow = re.compile("|".join(f"(?:{a})" for a in allowed), re.I) if allowed else None
         # spaCy does not promise thread safety for one Language object, and the record
         # writer's re-scan runs beside request threads; detection is CPU-bound under the GIL
         # anyway, so serialising it costs little.
@@ -325,7 +327,17 @@ class PresidioDetector:
                     kept = found[window.index].get(key)
                     if kept is None or kept.score < finding.score:
                         found[window.index][key] = finding
-        return [sorted(f.values(), key=lambda f: (f.start, f.end)) for f in found]
+        return [
+            sorted(self._allowed(text, f.values()), key=lambda f: (f.start, f.end))
+            for text, f in zip(texts, found, strict=True)
+        ]
+
+    def _allowed(self, text: str, findings: Iterable[Finding]) -> list[Finding]:
+        """The findings not inside an allow-listed term or pattern match."""
+        if self._allow is None:
+            return list(findings)
+        spans = [m.span() for m in self._allow.finditer(text) if m.end() > m.start()]
+        return [f for f in findings if not any(s <= f.start and f.end <= e for s, e in spans)]
 
     def _plan(self, texts: Iterable[str]) -> Iterator[_Window]:
         size, overlap = self.settings.chunk_chars, self.settings.chunk_overlap

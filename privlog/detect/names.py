@@ -58,7 +58,8 @@ _LIST = re.compile(
     r"(?:[^\W\d_][^\W\d_'’\-]*(?:[ \t][^\W\d_][^\W\d_'’\-]*)?,?[ \t]+)?(?:and|&|or)[ \t]+"
     r"[^\W\d_][^\W\d_'’\-]*(?:[ \t][^\W\d_][^\W\d_'’\-]*)?"
 )
-_ITEM = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:[ \t](?!(?:and|or)\b)[^\W\d_][^\W\d_'’\-]*)?")
+_ITEM_WORD = r"(?!(?:and|or)\b)[^\W\d_][^\W\d_'’\-]*"
+_ITEM = re.compile(rf"(?<![^\W\d_]){_ITEM_WORD}(?:[ \t]{_ITEM_WORD})?")
 _CUED = re.compile(
     r"(?:\bI'm|\bI[ \t]+am|\bsaid|\bdaughter|\bwife|\bhusband|\bDear|\bHi|\bHello|\bHey"
     r"|\bThanks|\bThank[ \t]+you|^|(?<=[.!?\n])[ \t]*)[ \t,]*"

@@ -61,3 +61,7 @@ class DetectionSettings:
     chunk_chars: int = 100_000
     chunk_overlap: int = 256
     batch_size: int = 32
+    # Never scrubbed: these terms (case-insensitive, wherever they occur) and whatever
+    # these regular expressions match; a finding inside either is dropped.
+    allow: tuple[str, ...] = ()
+    allow_patterns: tuple[str, ...] = ()
