@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from privlog.detect.base import Rule, RuleRecognizer
+from privlog.detect.base import Rule, RuleRecognizer, fixed
 from privlog.detect.checks import cn_resident_id_plausible, cn_resident_id_valid, cn_uscc_valid
 
 __all__ = ["cn_recognizers"]
@@ -25,8 +25,10 @@ _ID_CONTEXT = re.compile(r"身份证|身份號|证件|公民|identity|id\s*(?:ca
 # hex digit and a dash around it give away; Chinese characters around it are fine.
 _MOBILE = re.compile(
     r"(?<![0-9])(?<![0-9A-Fa-f][\-_])(?P<cc>\(?(?:\+|00)86\)?[ \-]?)?"
-    r"1[3-9][0-9](?:[ \-]?[0-9]{4}){2}(?![0-9A-Za-z])"
+    r"1[3-9][0-9](?:[ \-]?[0-9]{4}){2}(?![0-9])"
 )
+# Two mobile numbers written with nothing between them: "1860019001318611124650".
+_TWO_MOBILES = re.compile(r"(?<![0-9])(1[3-9][0-9]{9})(1[3-9][0-9]{9})(?![0-9])")
 
 
 _USCC = re.compile(
@@ -106,7 +108,11 @@ def cn_recognizers() -> list[RuleRecognizer]:
         ),
         RuleRecognizer(
             "privlog.cn_mobile",
-            [Rule("cn_mobile", "PHONE_NUMBER", _MOBILE, _mobile)],
+            [
+                Rule("cn_mobile", "PHONE_NUMBER", _MOBILE, _mobile),
+                Rule("cn_mobile.glued_first", "PHONE_NUMBER", _TWO_MOBILES, fixed(0.7), 1),
+                Rule("cn_mobile.glued_second", "PHONE_NUMBER", _TWO_MOBILES, fixed(0.7), 2),
+            ],
             context=["手机", "电话", "mobile", "phone", "tel"],
         ),
     ]

@@ -94,18 +94,25 @@ def _card(match: re.Match[str]) -> float | None:
 
 
 _HEX_GROUP = re.compile(r"[\-_][0-9A-Fa-f]{3,}(?![G-Zg-z])")
+_HEX_BEFORE = re.compile(r"[0-9A-Fa-f][\-_]$")
+_CODE_BEFORE = re.compile(r"[A-Za-z][\-_.]")
+_HEX_LETTERS = frozenset("abcdefABCDEF")
 
 
 def _glued(text: str, start: int, end: int) -> bool:
     """Digits inside a longer token (a UUID, a hex hash, ``ORD-2024-764822``,
-    ``INC0491364``) are part of that token, not a phone number."""
+    ``INC0491364``) are part of that token, not a phone number. A word glued on after the
+    number ("Tel：13701233057QQ：…", "+886927951202Email") does not make it a token: only
+    hex context does."""
     before = text[max(0, start - 2) : start]
-    after = text[end : end + 1]
     # ASCII only: a Chinese character right before a number ("打0755-68306864") is text.
-    return bool(
-        (before and (_ascii_alnum(before[-1]) or re.fullmatch(r"[A-Za-z][\-_.]", before)))
-        or (after and (_ascii_alnum(after[0]) or _HEX_GROUP.match(text, end) is not None))
-    )
+    hex_before = bool(before) and bool(_HEX_BEFORE.search(before))
+    if before and (_ascii_alnum(before[-1]) or _CODE_BEFORE.fullmatch(before)):
+        return True
+    after = text[end : end + 1]
+    if _HEX_GROUP.match(text, end) is not None:
+        return True
+    return hex_before and bool(after) and after in _HEX_LETTERS
 
 
 def _ascii_alnum(ch: str) -> bool:
@@ -128,7 +135,10 @@ class LibPhoneNumberRecognizer(LocalRecognizer):
             supported_entities=["PHONE_NUMBER"],
             supported_language="en",
             name="privlog.phone",
-            context=["phone", "tel", "call", "mobile", "cell", "fax", "whatsapp", "电话", "手机"],
+            context=[
+                *("phone", "tel", "call", "mobile", "cell", "fax", "whatsapp"),
+                *("电话", "手机", "電話", "手機", "联系", "聯絡", "热线"),
+            ],
         )
 
         self._source = ("privlog.phone", str(self.id))
@@ -150,7 +160,7 @@ class LibPhoneNumberRecognizer(LocalRecognizer):
                 digits = sum(ch.isdigit() for ch in raw)
                 if digits < 7 or _NOT_PHONE.fullmatch(raw) or _glued(text, match.start, match.end):
                     continue
-                if raw.isdigit():
+                if raw.isdigit() and not raw.startswith("00"):
                     # A bare run of digits is a timestamp, an id, a commit or an amount more
                     # often than a phone number: only a valid ten or eleven digit number
                     # passes on its own; context words can lift the rest.
