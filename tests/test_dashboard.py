@@ -4,6 +4,7 @@ discipline (no console errors or CSP violations, no request to another origin)."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import socket
@@ -24,7 +25,10 @@ from privlog.config import Policy, Settings, StorePolicy
 from privlog.detect import DetectionSettings
 from privlog.records import OUTCOMES
 from privlog.store.database import make_engine
+from privlog.store.migrate import migrate
+from tests.audit_support import auditor_settings
 from tests.canaries import cn_mobile, email
+from tests.storetools import scratch_database
 
 pytestmark = pytest.mark.slow
 
@@ -86,9 +90,9 @@ def _chromium() -> str:
     pytest.skip(f"{CHROMIUM} is missing (install Debian's chromium to run the dashboard test)")
 
 
-def _populate(tmp: Path) -> tuple[Settings, dict[str, int], int, list[str]]:
+def _populate(tmp: Path, url: str) -> tuple[Settings, dict[str, int], int, list[str]]:
     settings = Settings(
-        database_url=f"sqlite:///{tmp / 'privlog.db'}",
+        database_url=url,
         key_file=tmp / "privlog.keys",
         policy=Policy(
             detection=DetectionSettings(model=None),
@@ -155,18 +159,36 @@ def _browser() -> Iterator[Browser]:
             browser.close()
 
 
-@pytest.fixture(name="site", scope="module")
-def _site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+@pytest.fixture(name="site", scope="module", params=["sqlite", "postgresql"])
+def _site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    """The dashboard over a populated store: SQLite, and PostgreSQL through the auditor's
+    least-privilege roles."""
+    tmp = tmp_path_factory.mktemp("dashboard")
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp / 'privlog.db'}"
+        else:
+            base = os.environ.get("PRIVLOG_TEST_DATABASE_URL")
+            if not base:
+                pytest.skip("PRIVLOG_TEST_DATABASE_URL is not set: PostgreSQL tests need a server")
+            url = stack.enter_context(scratch_database(base))
+        yield from _serve(stack, tmp, url)
+
+
+def _serve(stack: contextlib.ExitStack, tmp: Path, url: str) -> Iterator[Site]:
     import uvicorn
 
-    settings, outcomes, with_phone, raw = _populate(tmp_path_factory.mktemp("dashboard"))
-    engine = make_engine(settings.database_url)
+    engine = make_engine(url)
     try:
+        migrate(engine)  # PostgreSQL is never migrated behind the operator's back
+        _, outcomes, with_phone, raw = _populate(tmp, url)
         token = create_token(engine, "dash-test")
     finally:
         engine.dispose()
 
-    app = create_app(settings)
+    app = create_app(stack.enter_context(auditor_settings(url, tmp)))
     service = _service(app)
     sock = socket.socket()
     try:
