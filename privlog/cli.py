@@ -322,6 +322,32 @@ def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if report.ok and (log is None or log["ok"]) else 1
 
 
+def _cmd_purge(args: argparse.Namespace, out: TextIO) -> int:
+    from privlog.config import Settings
+    from privlog.keys import KeyRing
+    from privlog.store import erasure
+    from privlog.store.chain import Signer
+    from privlog.store.chainstore import ChainStore
+
+    settings = Settings.from_env()
+    signer = None
+    if settings.key_file.exists():
+        ring = KeyRing.load(settings.key_file, create=False)
+        signer = Signer(ring.current.kid, ring.subkey(ring.current.kid, "checkpoint"))
+    with _engine(must_exist=True) as engine:
+        store = ChainStore(engine, signer, auto_migrate=False)
+        if args.dry_run:
+            before = erasure.now_iso()
+            with engine.connect() as conn:
+                count = len(erasure.expired(conn, before, limit=10**9))
+            out.write(f"would erase {count} expired records (expiry before {before})\n")
+            return 0
+        report = store.purge()
+        verified = store.verify()
+    out.write(f"{report}\n{verified}\n")
+    return 0 if verified.ok else 1
+
+
 # --- demo ------------------------------------------------------------------------------
 
 
@@ -393,6 +419,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     _eval_parser(sub)
     _audit_parser(sub)
+
+    purge = sub.add_parser(
+        "purge",
+        help="erase the payloads of records whose retention has expired (chained, verifiable)",
+    )
+    purge.add_argument(
+        "--dry-run", action="store_true", help="count what would be erased, erase nothing"
+    )
+    purge.set_defaults(func=_cmd_purge)
 
     verify = sub.add_parser(
         "verify",

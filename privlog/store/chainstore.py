@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from privlog.errors import StoreError
-from privlog.store import chain, reader
+from privlog.store import chain, erasure, reader
 from privlog.store.database import is_sqlite
 from privlog.store.migrate import current_revision, head_revision, migrate
 from privlog.store.reader import VerifyReport
@@ -75,19 +75,54 @@ class ChainStore:
         """
         self.ensure_ready()
         with self.engine.begin() as conn:
-            head = conn.execute(
-                select(chain_head.c.seq, chain_head.c.entry_hash)
-                .where(chain_head.c.id == 1)
-                .with_for_update()
-            ).one()
-            rows, seq, prev = chain.link(payloads, int(head.seq), str(head.entry_hash))
-            if rows:
-                conn.execute(insert(records), rows)
-                conn.execute(
-                    update(chain_head).where(chain_head.c.id == 1).values(seq=seq, entry_hash=prev)
-                )
-                self._maybe_checkpoint(conn, seq, prev)
+            return self._append_in(conn, payloads)
+
+    def _append_in(self, conn: Connection, payloads: Sequence[Mapping[str, Any]]) -> int:
+        head = conn.execute(
+            select(chain_head.c.seq, chain_head.c.entry_hash)
+            .where(chain_head.c.id == 1)
+            .with_for_update()
+        ).one()
+        rows, seq, prev = chain.link(payloads, int(head.seq), str(head.entry_hash))
+        if rows:
+            conn.execute(insert(records), rows)
+            conn.execute(
+                update(chain_head).where(chain_head.c.id == 1).values(seq=seq, entry_hash=prev)
+            )
+            self._maybe_checkpoint(conn, seq, prev)
         return seq
+
+    # --- erasing -------------------------------------------------------------------------
+
+    def erase(self, seqs: Sequence[int], reason: str, now: dt.datetime | None = None) -> int:
+        """Erase the payloads of ``seqs`` and chain an erasure entry naming them, in one
+        transaction; return how many were erased (records already erased are skipped)."""
+        self.ensure_ready()
+        when = erasure.now_iso(now)
+        with self.engine.begin() as conn:
+            # The head lock first: erasures and appends never interleave.
+            conn.execute(
+                select(chain_head.c.seq).where(chain_head.c.id == 1).with_for_update()
+            ).one()
+            count = erasure.erase_in(conn, seqs, when)
+            if count:
+                self._append_in(conn, [erasure.erasure_payload(seqs, reason, when)])
+        return count
+
+    def purge(self, now: dt.datetime | None = None) -> erasure.PurgeReport:
+        """Erase every usage record whose expiry has passed (``now`` for tests)."""
+        before = erasure.now_iso(now)
+        erased = entries = 0
+        while True:
+            with self.engine.connect() as conn:
+                seqs = erasure.expired(conn, before)
+            if not seqs:
+                break
+            erased += self.erase(seqs, "retention", now)
+            entries += 1
+        if erased:
+            erasure.wipe_sqlite_journal(self.engine)
+        return erasure.PurgeReport(erased, entries, before)
 
     def _maybe_checkpoint(self, conn: Connection, seq: int, entry: str) -> None:
         if self.signer is None:

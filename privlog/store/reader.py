@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from privlog.store import chain
+from privlog.store.erasure import erased_seqs
 from privlog.store.schema import GENESIS_HASH, chain_head, checkpoints, records
 
 __all__ = ["VerifyReport", "iter_rows", "verify_chain"]
@@ -96,7 +97,8 @@ def verify_chain(
         mark_query = mark_query.where(checkpoints.c.seq <= last)
     marks = {int(row.seq): row for row in conn.execute(mark_query.order_by(checkpoints.c.seq))}
     rows = iter_rows(conn, after=first - 1, until=last)
-    for item in chain.verify_rows(rows, start_seq=first, prev=prev):
+    erased = erased_seqs(conn)
+    for item in chain.verify_rows(rows, start_seq=first, prev=prev, erased=erased):
         if isinstance(item, chain.ChainProblem):
             return VerifyReport(False, count, last_seq, 0, item, first)
         last_seq, last_hash = item
