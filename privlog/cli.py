@@ -322,6 +322,43 @@ def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if report.ok and (log is None or log["ok"]) else 1
 
 
+def _store_for_cli(engine: Any) -> tuple[Any, Any]:
+    """The key ring (it must exist: records are found by keyed tokens) and a chain store
+    that signs checkpoints with its newest key."""
+    from privlog.config import Settings
+    from privlog.keys import KeyRing
+    from privlog.store.chain import Signer
+    from privlog.store.chainstore import ChainStore
+
+    ring = KeyRing.load(Settings.from_env().key_file, create=False)
+    signer = Signer(ring.current.kid, ring.subkey(ring.current.kid, "checkpoint"))
+    return ring, ChainStore(engine, signer, auto_migrate=False)
+
+
+def _cmd_subject(args: argparse.Namespace, out: TextIO) -> int:
+    from privlog.store import subjects
+
+    with _engine(must_exist=True) as engine:
+        ring, store = _store_for_cli(engine)
+        if args.subject_action == "export":
+            request = subjects.export_subject(store, ring, args.user_id)
+        else:
+            request = subjects.erase_subject(store, ring, args.user_id)
+    document = json.dumps(request.as_dict(), ensure_ascii=False, indent=2, sort_keys=True)
+    if getattr(args, "out", None):
+        from pathlib import Path
+
+        Path(args.out).write_text(document + "\n", encoding="utf-8")
+        out.write(
+            f"request {request.request_id}: {request.records} records written to {args.out}\n"
+        )
+    elif args.subject_action == "export":
+        out.write(document + "\n")
+    else:
+        out.write(f"request {request.request_id}: erased {request.records} records\n")
+    return 0
+
+
 def _cmd_purge(args: argparse.Namespace, out: TextIO) -> int:
     from privlog.config import Settings
     from privlog.keys import KeyRing
@@ -419,6 +456,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     _eval_parser(sub)
     _audit_parser(sub)
+
+    subject = sub.add_parser(
+        "subject", help="users' rights: export or erase what is kept about one user"
+    )
+    subject_sub = subject.add_subparsers(dest="subject_action", metavar="ACTION")
+    subject_sub.required = True
+    export = subject_sub.add_parser(
+        "export", help="print (or --out) every record kept about the user, as JSON"
+    )
+    export.add_argument("--user-id", required=True, help="the id the app passes as subject")
+    export.add_argument("--out", metavar="FILE", help="write the JSON to FILE")
+    erase = subject_sub.add_parser(
+        "erase", help="erase the payloads of every record of the user (chained, verifiable)"
+    )
+    erase.add_argument("--user-id", required=True, help="the id the app passes as subject")
+    subject.set_defaults(func=_cmd_subject)
 
     purge = sub.add_parser(
         "purge",

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, func, select
 
+from privlog.store.reader import RECORD_COLUMNS, record_view
 from privlog.store.schema import access_log, checkpoints, records
 
 __all__ = [
@@ -28,10 +29,6 @@ __all__ = [
     "record_page",
     "record_view",
 ]
-
-# Returned as parsed JSON rather than the strings they are stored as.
-_JSON_COLUMNS = ("entity_counts", "details", "egress")
-RECORD_COLUMNS = tuple(c.name for c in records.columns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,21 +63,6 @@ class RecordFilter:
             padded = "," + func.coalesce(records.c.flags, "") + ","
             conditions.append(padded.contains(f",{self.flag},"))
         return query.where(and_(*conditions)) if conditions else query
-
-
-def record_view(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """A stored row as the API shows it (JSON columns parsed)."""
-    view = {name: row.get(name) for name in RECORD_COLUMNS}
-    for name in _JSON_COLUMNS:
-        raw = view.get(name)
-        if isinstance(raw, str):
-            try:
-                view[name] = json.loads(raw)
-            except ValueError:
-                view[name] = raw
-    flags = view.get("flags")
-    view["flags"] = [f for f in str(flags).split(",") if f] if flags else []
-    return view
 
 
 def record_page(

@@ -5,6 +5,7 @@ Nothing here writes, so it works through a read-only connection (the auditor API
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,11 @@ from privlog.store import chain
 from privlog.store.erasure import erased_seqs
 from privlog.store.schema import GENESIS_HASH, chain_head, checkpoints, records
 
-__all__ = ["VerifyReport", "iter_rows", "verify_chain"]
+__all__ = ["RECORD_COLUMNS", "VerifyReport", "iter_rows", "record_view", "verify_chain"]
+
+# Returned as parsed JSON rather than the strings they are stored as.
+_JSON_COLUMNS = ("entity_counts", "details", "egress")
+RECORD_COLUMNS = tuple(c.name for c in records.columns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,21 @@ class VerifyReport:
             "checkpoints": self.checkpoints,
             "problem": None if problem is None else {"seq": problem.seq, "reason": problem.reason},
         }
+
+
+def record_view(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """A stored row as the API shows it (JSON columns parsed)."""
+    view = {name: row.get(name) for name in RECORD_COLUMNS}
+    for name in _JSON_COLUMNS:
+        raw = view.get(name)
+        if isinstance(raw, str):
+            try:
+                view[name] = json.loads(raw)
+            except ValueError:
+                view[name] = raw
+    flags = view.get("flags")
+    view["flags"] = [f for f in str(flags).split(",") if f] if flags else []
+    return view
 
 
 def iter_rows(

@@ -1,0 +1,116 @@
+"""Users' rights over what is kept about them: access (export) and erasure.
+
+Records hold only keyed tokens of the user id, one per key version that was live when the
+record was written, so a request finds the user's records by computing the id's token
+under every key in the ring. Each request gets a random id and is itself a chained entry
+(kind ``request``: type, id, times, how many records; never the user id or a token). An
+erasure blanks the payloads in the same transaction as its chained erasure entry, so the
+chain still verifies and no one can tell from the store whose records they were.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from privlog.errors import ConfigError
+from privlog.keys import KeyRing
+from privlog.store import erasure
+from privlog.store.chainstore import ChainStore
+from privlog.store.reader import record_view
+from privlog.store.schema import records
+
+__all__ = ["SubjectRequest", "erase_subject", "export_subject"]
+
+_MAX_USER_ID = 512
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectRequest:
+    """The outcome of one request: what was asked, when, and what was done."""
+
+    request_id: str
+    kind: str  # "export" or "erase"
+    received_at: str
+    completed_at: str
+    records: int
+    exported: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "request_id": self.request_id,
+            "type": self.kind,
+            "received_at": self.received_at,
+            "completed_at": self.completed_at,
+            "records": self.records,
+        }
+        if self.kind == "export":
+            out["data"] = self.exported
+        return out
+
+
+def _tokens(ring: KeyRing, user_id: str) -> list[str]:
+    if not user_id or len(user_id) > _MAX_USER_ID:
+        raise ConfigError(f"the user id must be 1 to {_MAX_USER_ID} characters")
+    return ring.tokens("subject", user_id.encode())
+
+
+def _matching(store: ChainStore, tokens: Sequence[str]) -> list[dict[str, Any]]:
+    query = (
+        select(records)
+        .where(records.c.subject_token.in_(tokens), records.c.erased_at.is_(None))
+        .order_by(records.c.seq)
+    )
+    with store.engine.connect() as conn:
+        return [record_view(row) for row in conn.execute(query).mappings()]
+
+
+def _request_entry(request: SubjectRequest) -> dict[str, Any]:
+    details = {k: v for k, v in request.as_dict().items() if k != "data"}
+    return {
+        "kind": "request",
+        "ts": request.completed_at,
+        "route": f"privlog:subject_{request.kind}",
+        "details": json.dumps(details, sort_keys=True),
+    }
+
+
+def export_subject(
+    store: ChainStore, ring: KeyRing, user_id: str, *, now: dt.datetime | None = None
+) -> SubjectRequest:
+    """Everything kept about ``user_id``, found under every live key version. The request
+    itself is chained (without the id)."""
+    received = erasure.now_iso(now)
+    rows = _matching(store, _tokens(ring, user_id))
+    for row in rows:
+        # Chain internals say nothing about the user; the token is theirs but opaque.
+        for column in ("payload_salt", "payload_hash", "prev_hash", "entry_hash"):
+            row.pop(column, None)
+        if isinstance(row.get("text"), str):
+            row["text"] = json.loads(row["text"])  # the scrubbed fields, as the app sent them
+    request = SubjectRequest(
+        secrets.token_hex(8), "export", received, erasure.now_iso(now), len(rows), rows
+    )
+    store.append([_request_entry(request)])
+    return request
+
+
+def erase_subject(
+    store: ChainStore, ring: KeyRing, user_id: str, *, now: dt.datetime | None = None
+) -> SubjectRequest:
+    """Erase the payloads of every record of ``user_id`` (all key versions); the erasure
+    and the request are chained without the id."""
+    received = erasure.now_iso(now)
+    seqs = [int(row["seq"]) for row in _matching(store, _tokens(ring, user_id))]
+    erased = store.erase(seqs, "subject_request", now) if seqs else 0
+    request = SubjectRequest(secrets.token_hex(8), "erase", received, erasure.now_iso(now), erased)
+    store.append([_request_entry(request)])
+    if erased:
+        erasure.wipe_sqlite_journal(store.engine)
+    return request

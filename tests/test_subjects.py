@@ -1,0 +1,124 @@
+"""Users' rights: export and erasure find a user's records under every key version, are
+chained without the user id, and leave the chain verifiable."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from privlog import Privlog, cli
+from privlog.keys import KeyRing
+from privlog.store.chain import Signer
+from privlog.store.chainstore import ChainStore
+from privlog.store.database import make_engine, sqlite_path
+from privlog.store.schema import records
+from privlog.store.subjects import erase_subject, export_subject
+from tests.adapters_support import make_privlog
+from tests.canaries import find_leaks, pronounceable
+
+
+def _write(tmp_path: Path, user: str, other: str, rng: random.Random) -> list[str]:
+    """Two records of ``user`` under key k1, two under k2 (after a rotation), and two of
+    ``other``; returns the user's prompts."""
+    prompts = []
+    for epoch in range(2):
+        if epoch:
+            KeyRing.load(tmp_path / "privlog.keys").rotate()
+        pl = make_privlog(tmp_path)
+        try:
+            for _ in range(2):
+                prompt = f"note {pronounceable(rng)}"
+                prompts.append(prompt)
+                pl.log_input({"prompt": prompt}, route="/v1/chat", subject=user)
+            pl.log_input({"prompt": "someone else"}, route="/v1/chat", subject=other)
+            assert pl.flush(10) == 0
+        finally:
+            pl.close()
+    return prompts
+
+
+def _store(tmp_path: Path) -> tuple[KeyRing, ChainStore]:
+    ring = KeyRing.load(tmp_path / "privlog.keys", create=False)
+    signer = Signer(ring.current.kid, ring.subkey(ring.current.kid, "checkpoint"))
+    url = f"sqlite:///{tmp_path / 'privlog.db'}"
+    return ring, ChainStore(make_engine(url), signer, auto_migrate=False)
+
+
+def _all_rows(store: ChainStore) -> list[dict[str, Any]]:
+    with store.engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(records).order_by(records.c.seq)).mappings()]
+
+
+def test_export_and_erase_across_two_key_epochs(tmp_path: Path, rng: random.Random) -> None:
+    user, other = f"user-{pronounceable(rng)}", f"user-{pronounceable(rng)}"
+    prompts = _write(tmp_path, user, other, rng)
+    ring, store = _store(tmp_path)
+    try:
+        assert len(ring.kids) == 2
+        exported = export_subject(store, ring, user)
+        assert exported.records == 4
+        assert sorted(r["text"]["prompt"] for r in exported.exported) == sorted(prompts)
+        kids = {r["subject_token"].split(":")[0] for r in exported.exported}
+        assert kids == set(ring.kids)  # found under both key versions
+
+        erased = erase_subject(store, ring, user)
+        assert erased.records == 4
+        assert store.verify().ok
+        assert export_subject(store, ring, user).records == 0
+        assert export_subject(store, ring, other).records == 2  # nobody else's
+
+        rows = _all_rows(store)
+        requests = [json.loads(r["details"]) for r in rows if r["kind"] == "request"]
+        assert [(q["type"], q["records"]) for q in requests] == [
+            ("export", 4),
+            ("erase", 4),
+            ("export", 0),
+            ("export", 2),
+        ]
+        assert all(len(q["request_id"]) == 16 for q in requests)
+        path = sqlite_path(str(store.engine.url))
+        assert path is not None
+        files = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+        # The erased prompts and the user id itself are nowhere in the database files.
+        assert find_leaks(files, [*prompts, user, other]) == []
+    finally:
+        store.close()
+
+
+def test_subject_commands(
+    tmp_path: Path,
+    rng: random.Random,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    user = f"user-{pronounceable(rng)}"
+    prompts = _write(tmp_path, user, "someone", rng)
+    monkeypatch.setenv("PRIVLOG_DATABASE_URL", f"sqlite:///{tmp_path / 'privlog.db'}")
+    monkeypatch.setenv("PRIVLOG_KEY_FILE", str(tmp_path / "privlog.keys"))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b""), encoding="utf-8"))
+    out_file = tmp_path / "export.json"
+    assert cli.main(["subject", "export", "--user-id", user, "--out", str(out_file)]) == 0
+    assert "4 records written" in capsys.readouterr().out
+    document = json.loads(out_file.read_text(encoding="utf-8"))
+    assert document["type"] == "export"
+    assert sorted(r["text"]["prompt"] for r in document["data"]) == sorted(prompts)
+    assert cli.main(["subject", "erase", "--user-id", user]) == 0
+    assert "erased 4 records" in capsys.readouterr().out
+    assert cli.main(["verify"]) == 0
+    assert cli.main(["subject", "erase", "--user-id", ""]) == 2
+    assert "user id must be" in capsys.readouterr().err
+
+
+def test_privlog_class_still_finds_tokens(tmp_path: Path) -> None:
+    pl: Privlog = make_privlog(tmp_path)
+    try:
+        assert len(pl.subject_tokens("someone")) == 1
+    finally:
+        pl.close()
