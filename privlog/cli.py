@@ -343,7 +343,10 @@ def _cmd_subject(args: argparse.Namespace, out: TextIO) -> int:
         if args.subject_action == "export":
             request = subjects.export_subject(store, ring, args.user_id)
         else:
-            request = subjects.erase_subject(store, ring, args.user_id)
+            from privlog.config import Settings
+
+            policy = Settings.from_env().policy
+            request = subjects.erase_subject(store, ring, args.user_id, policy=policy)
     document = json.dumps(request.as_dict(), ensure_ascii=False, indent=2, sort_keys=True)
     if getattr(args, "out", None):
         from pathlib import Path
@@ -356,6 +359,10 @@ def _cmd_subject(args: argparse.Namespace, out: TextIO) -> int:
         out.write(document + "\n")
     else:
         out.write(f"request {request.request_id}: erased {request.records} records\n")
+        for refusal in request.refused:
+            out.write(
+                f"  kept {refusal['records']} until {refusal['until']}: {refusal['reason']}\n"
+            )
     return 0
 
 

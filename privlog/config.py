@@ -32,7 +32,8 @@ ENV_CONFIG = "PRIVLOG_CONFIG"
 ENV_AUDIT_DATABASE_URL = "PRIVLOG_AUDIT_DATABASE_URL"
 ENV_AUDIT_LOG_DATABASE_URL = "PRIVLOG_AUDIT_LOG_DATABASE_URL"
 
-_TOP_KEYS = {"store_text", "detection", "operators", "egress", "store", "http"}
+_TOP_KEYS = {"store_text", "detection", "operators", "egress", "store", "http", "retention"}
+_RETENTION_CLASS_KEYS = {"min_days", "max_days"}
 _HTTP_KEYS = {
     "max_inspect_bytes",
     "block_on",
@@ -97,6 +98,16 @@ class HttpPolicy:
 
 
 @dataclass(frozen=True)
+class RetentionClass:
+    """How long a class of records is kept: at least ``min_days`` (a legal floor: a user's
+    erasure request does not shorten it) and at most ``max_days`` (then it is purged)."""
+
+    name: str
+    min_days: int
+    max_days: int
+
+
+@dataclass(frozen=True)
 class Policy:
     """What to detect, how to replace it, and what may be stored."""
 
@@ -107,7 +118,17 @@ class Policy:
     egress: Mapping[str, Any] = field(default_factory=dict)
     store: StorePolicy = field(default_factory=StorePolicy)
     http: HttpPolicy = field(default_factory=HttpPolicy)
+    retention: tuple[RetentionClass, ...] = ()
     version: str = "default"
+
+    def retention_class(self, name: str | None = None) -> RetentionClass:
+        """The class ``name`` (default: the store's). A class not in ``[retention]`` is
+        kept between 0 and ``[store] retention_days`` days."""
+        name = name or self.store.retention_class
+        for cls in self.retention:
+            if cls.name == name:
+                return cls
+        return RetentionClass(name, 0, self.store.retention_days)
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike[str]) -> Policy:
@@ -132,14 +153,22 @@ class Policy:
         operators = dict(_table(data, "operators", source))
         default_operator = str(operators.pop("default", "placeholder"))
         egress = _table(data, "egress", source)
+        store = _store(_table(data, "store", source), source)
+        retention = _retention(_table(data, "retention", source), source)
+        if retention and store.retention_class not in {c.name for c in retention}:
+            raise ConfigError(
+                f"{source}: [store] retention_class {store.retention_class!r} is not one of "
+                f"the [retention.classes]: {', '.join(c.name for c in retention)}"
+            )
         return cls(
             store_text=store_text,
             detection=_detection(_table(data, "detection", source), source),
             operators={str(k): str(v) for k, v in operators.items()},
             default_operator=default_operator,
             egress=dict(egress),
-            store=_store(_table(data, "store", source), source),
+            store=store,
             http=_http(_table(data, "http", source), source),
+            retention=retention,
         )
 
 
@@ -261,6 +290,25 @@ def _patterns(value: Any, where: str) -> tuple[str, ...]:
                 f"{where}: {pattern!r} is not a valid regular expression ({exc})"
             ) from None
     return patterns
+
+
+def _retention(data: Mapping[str, Any], source: str) -> tuple[RetentionClass, ...]:
+    where = f"{source}: [retention]"
+    _reject_unknown(data, {"classes"}, where)
+    classes = []
+    for name, raw in _table(data, "classes", where).items():
+        spot = f"{where} classes.{name}"
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{spot} must be a table with min_days and max_days")
+        _reject_unknown(raw, _RETENTION_CLASS_KEYS, spot)
+        low, high = raw.get("min_days", 0), raw.get("max_days")
+        bad = isinstance(low, bool) or isinstance(high, bool)
+        if bad or not isinstance(low, int) or not isinstance(high, int):
+            raise ConfigError(f"{spot}: min_days and max_days must be whole numbers of days")
+        if not 0 <= low <= high or high < 1:
+            raise ConfigError(f"{spot}: need 0 <= min_days <= max_days and max_days >= 1")
+        classes.append(RetentionClass(str(name), low, high))
+    return tuple(classes)
 
 
 def _store(data: Mapping[str, Any], source: str) -> StorePolicy:

@@ -251,7 +251,7 @@ class Privlog:
             detector_version=self.pipeline.detector.version,
             legal_basis=store.legal_basis,
             retention_class=store.retention_class,
-            expires_at=now + dt.timedelta(days=store.retention_days),
+            expires_at=now + dt.timedelta(days=self.settings.policy.retention_class().max_days),
             tenant=tenant,
             method=method,
             status=status,

@@ -3,6 +3,7 @@ chained without the user id, and leave the chain verifiable."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import random
@@ -14,6 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from privlog import Privlog, cli
+from privlog.config import Policy, RetentionClass
+from privlog.errors import ConfigError
 from privlog.keys import KeyRing
 from privlog.store.chain import Signer
 from privlog.store.chainstore import ChainStore
@@ -122,3 +125,53 @@ def test_privlog_class_still_finds_tokens(tmp_path: Path) -> None:
         assert len(pl.subject_tokens("someone")) == 1
     finally:
         pl.close()
+
+
+def test_erasure_keeps_what_the_law_requires_and_says_why(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    user = f"user-{pronounceable(rng)}"
+    _write(tmp_path, user, "someone", rng)
+    policy = Policy.from_mapping(
+        {"retention": {"classes": {"usage": {"min_days": 30, "max_days": 180}}}}
+    )
+    ring, store = _store(tmp_path)
+    try:
+        now = dt.datetime.now(dt.UTC)
+        early = erase_subject(store, ring, user, policy=policy, now=now)
+        assert early.records == 0
+        [refusal] = early.refused
+        assert refusal["records"] == 4
+        assert refusal["until"] == (now + dt.timedelta(days=30)).date().isoformat()
+        assert "must be kept 30 days by law" in refusal["reason"]
+        assert export_subject(store, ring, user).records == 4  # still there, still theirs
+        later = erase_subject(store, ring, user, policy=policy, now=now + dt.timedelta(days=31))
+        assert (later.records, later.refused) == (4, [])
+        assert store.verify().ok
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("classes", "message"),
+    [
+        ({"usage": {"min_days": 200, "max_days": 100}}, "min_days <= max_days"),
+        ({"usage": {"min_days": 1.5, "max_days": 100}}, "whole numbers"),
+        ({"usage": {"max_days": 100, "keep": 1}}, "unknown key"),
+        ({"security": {"min_days": 180, "max_days": 365}}, "is not one of"),
+    ],
+)
+def test_retention_classes_are_checked(classes: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Policy.from_mapping({"retention": {"classes": classes}})
+
+
+def test_records_expire_after_their_class_maximum() -> None:
+    policy = Policy.from_mapping(
+        {
+            "store": {"retention_class": "security"},
+            "retention": {"classes": {"security": {"min_days": 180, "max_days": 365}}},
+        }
+    )
+    assert policy.retention_class() == RetentionClass("security", 180, 365)
+    assert Policy().retention_class() == RetentionClass("usage", 0, 180)

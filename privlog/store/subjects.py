@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from privlog.config import Policy
 from privlog.errors import ConfigError
 from privlog.keys import KeyRing
 from privlog.store import erasure
@@ -41,6 +42,7 @@ class SubjectRequest:
     completed_at: str
     records: int
     exported: list[dict[str, Any]] = field(default_factory=list)
+    refused: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -52,6 +54,8 @@ class SubjectRequest:
         }
         if self.kind == "export":
             out["data"] = self.exported
+        if self.refused:
+            out["refused"] = self.refused
         return out
 
 
@@ -102,14 +106,43 @@ def export_subject(
 
 
 def erase_subject(
-    store: ChainStore, ring: KeyRing, user_id: str, *, now: dt.datetime | None = None
+    store: ChainStore,
+    ring: KeyRing,
+    user_id: str,
+    *,
+    policy: Policy | None = None,
+    now: dt.datetime | None = None,
 ) -> SubjectRequest:
     """Erase the payloads of every record of ``user_id`` (all key versions); the erasure
-    and the request are chained without the id."""
-    received = erasure.now_iso(now)
-    seqs = [int(row["seq"]) for row in _matching(store, _tokens(ring, user_id))]
-    erased = store.erase(seqs, "subject_request", now) if seqs else 0
-    request = SubjectRequest(secrets.token_hex(8), "erase", received, erasure.now_iso(now), erased)
+    and the request are chained without the id. Records still inside their class's legal
+    minimum (``[retention.classes] min_days``) are kept, and the request says until when
+    and why."""
+    policy = policy or Policy()
+    moment = now or dt.datetime.now(dt.UTC)
+    received = erasure.now_iso(moment)
+    seqs: list[int] = []
+    kept: dict[tuple[str, str], int] = {}
+    for row in _matching(store, _tokens(ring, user_id)):
+        cls = policy.retention_class(str(row["retention_class"]))
+        floor = dt.datetime.fromisoformat(str(row["ts"])) + dt.timedelta(days=cls.min_days)
+        if floor > moment:
+            key = (cls.name, floor.date().isoformat())
+            kept[key] = kept.get(key, 0) + 1
+        else:
+            seqs.append(int(row["seq"]))
+    erased = store.erase(seqs, "subject_request", moment) if seqs else 0
+    refused = [
+        {
+            "records": count,
+            "until": until,
+            "reason": f"retention class {name} must be kept {policy.retention_class(name).min_days}"
+            " days by law; erased after that date",
+        }
+        for (name, until), count in sorted(kept.items())
+    ]
+    request = SubjectRequest(
+        secrets.token_hex(8), "erase", received, erasure.now_iso(moment), erased, refused=refused
+    )
     store.append([_request_entry(request)])
     if erased:
         erasure.wipe_sqlite_journal(store.engine)
