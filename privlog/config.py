@@ -55,6 +55,7 @@ _STORE_KEYS = {
     "batch_size",
     "batch_interval",
     "flush_timeout",
+    "purge_interval",
     "max_pending_chars",
 }
 _DETECTION_KEYS = {
@@ -81,6 +82,9 @@ class StorePolicy:
     batch_size: int = 500
     batch_interval: float = 1.0
     flush_timeout: float = 2.0
+    # Seconds between purges of expired records by the writer thread; 0: never (run
+    # `privlog purge` from a scheduler instead).
+    purge_interval: float = 0.0
     # Raw text waiting in memory for deferred detection, at most; beyond it, inline.
     max_pending_chars: int = 64 * 1024 * 1024
 
@@ -331,6 +335,10 @@ def _store(data: Mapping[str, Any], source: str) -> StorePolicy:
         if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
             raise ConfigError(f"{where} {key} must be a positive number of seconds")
         values[key] = float(value)
+    interval = data.get("purge_interval", defaults.purge_interval)
+    if not isinstance(interval, int | float) or isinstance(interval, bool) or interval < 0:
+        raise ConfigError(f"{where} purge_interval must be 0 (off) or a number of seconds")
+    values["purge_interval"] = float(interval)
     return StorePolicy(**values)
 
 

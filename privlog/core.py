@@ -350,6 +350,7 @@ class Privlog:
                 queue_size=store_policy.queue_size,
                 batch_size=store_policy.batch_size,
                 batch_interval=store_policy.batch_interval,
+                purge_interval=store_policy.purge_interval,
             ),
         )
 

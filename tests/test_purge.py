@@ -8,6 +8,7 @@ import io
 import json
 import random
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +148,48 @@ def test_purge_on_a_missing_database_creates_nothing(
     assert cli.main(["purge"]) == 2
     assert "no privlog database" in capsys.readouterr().err
     assert not (tmp_path / "none.db").exists()
+
+
+def test_the_writer_purges_on_its_interval(
+    sqlite_url: str, tmp_path: Path, rng: random.Random
+) -> None:
+    from privlog import Privlog
+    from privlog.config import Policy, Settings, StorePolicy
+    from privlog.detect import DetectionSettings
+
+    cs = store(sqlite_url)
+    try:
+        gone = [pronounceable(rng) for _ in range(4)]
+        for i, text in enumerate(gone):
+            cs.append([_row(i, text, dt.datetime.now(dt.UTC) - dt.timedelta(days=1))])
+    finally:
+        cs.close()
+    policy = Policy(
+        detection=DetectionSettings(model=None),
+        store=StorePolicy(batch_interval=0.02, purge_interval=0.1),
+    )
+    pl = Privlog(Settings(database_url=sqlite_url, key_file=tmp_path / "k.keys", policy=policy))
+    try:
+        pl.log_input({"prompt": "hello"}, route="/v1/chat")  # starts the writer thread
+        deadline = time.monotonic() + 20
+        while pl.stats()["purged"] < len(gone) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pl.stats()["purged"] == len(gone)
+        assert pl.flush(10) == 0
+    finally:
+        pl.close()
+    cs = store(sqlite_url)
+    try:
+        assert cs.verify().ok
+        assert find_leaks(json.dumps(_rows(cs), default=str), gone) == []
+    finally:
+        cs.close()
+
+
+def test_purge_interval_is_checked() -> None:
+    from privlog.config import Policy
+    from privlog.errors import ConfigError
+
+    assert Policy.from_mapping({"store": {"purge_interval": 3600}}).store.purge_interval == 3600
+    with pytest.raises(ConfigError, match="purge_interval"):
+        Policy.from_mapping({"store": {"purge_interval": -1}})

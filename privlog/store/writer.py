@@ -37,6 +37,7 @@ class WriterSettings:
     batch_size: int = 500
     batch_interval: float = 1.0
     summary_interval: float = 60.0
+    purge_interval: float = 0.0  # 0: the writer never purges
     backoff_initial: float = 0.05
     backoff_max: float = 5.0
     breaker_threshold: int = 5
@@ -68,6 +69,7 @@ class RecordWriter:
         self._batches = 0
         self._summaries = 0
         self._rescan_hits = 0
+        self._purged = 0
         self._breaker_open = False
         self._closing = threading.Event()
         self._closed = False
@@ -115,6 +117,7 @@ class RecordWriter:
                 "summaries": self._summaries,
                 "rescan_hits": self._rescan_hits,
                 "breaker_open": self._breaker_open,
+                "purged": self._purged,
             }
 
     def flush(self, timeout: float = 2.0) -> int:
@@ -183,7 +186,7 @@ class RecordWriter:
 
     def _run(self) -> None:
         store: ChainStore | None = None
-        last_summary = time.monotonic()
+        last_summary = last_purge = time.monotonic()
         summarised_at: tuple[int, int] = (0, 0)
         try:
             while not self._closing.is_set():
@@ -198,9 +201,27 @@ class RecordWriter:
                     if marker != summarised_at and store is not None:
                         summarised_at = marker
                         store = self._append_summary(store, snapshot)
+                interval = self.settings.purge_interval
+                if interval > 0 and now - last_purge >= interval:
+                    last_purge = now
+                    store = self._purge(store)
         finally:
             if store is not None:
                 store.close()
+
+    def _purge(self, store: ChainStore | None) -> ChainStore | None:
+        """Erase what has expired (chained, see :meth:`ChainStore.purge`); a failure is
+        counted and retried at the next interval."""
+        try:
+            if store is None:
+                store = self._store_factory()
+            erased = store.purge().erased
+        except Exception as exc:  # counted and logged by type only; never raised
+            self._note_failure(exc)
+            return store
+        with self._lock:
+            self._purged += erased
+        return store
 
     def _append_summary(self, store: ChainStore, snapshot: Mapping[str, Any]) -> ChainStore:
         try:
