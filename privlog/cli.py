@@ -160,15 +160,20 @@ def _cmd_keys(args: argparse.Namespace, out: TextIO) -> int:
         key = KeyRing.load(path, create=False).rotate()
         out.write(f"added key {key.kid} to {path}; it signs from now on, older keys still verify\n")
     elif args.keys_command == "public":
-        from privlog.store.chain import Signer
-
+        for kid, public in KeyRing.load(path, create=False).checkpoint_public_keys().items():
+            out.write(f"{kid}:{public}\n")
+    elif args.keys_command == "retire":
+        retired = KeyRing.load(path, create=False).retire(args.kid)
+        out.write(
+            f"retired {retired.kid}: its secret is destroyed; records it keyed can no longer be "
+            "linked to anyone (its checkpoint public key is kept for verification)\n"
+        )
+    else:
         ring = KeyRing.load(path, create=False)
         for key in ring:
-            signer = Signer(key.kid, ring.subkey(key.kid, "checkpoint"))
-            out.write(f"{key.kid}:{signer.public_key}\n")
-    else:
-        for key in KeyRing.load(path, create=False):
             out.write(f"{key.kid}\t{key.created}\n")
+        for old in ring.retired:
+            out.write(f"{old.kid}\t{old.created}\tretired {old.retired}\n")
     return 0
 
 
@@ -271,7 +276,6 @@ def _audit_serve(args: argparse.Namespace, out: TextIO) -> int:
 def _trusted_keys(args: argparse.Namespace) -> dict[str, str] | None:
     from privlog.config import Settings
     from privlog.keys import KeyRing
-    from privlog.store.chain import Signer
 
     if args.public_key:
         kid, _, key = args.public_key.partition(":")
@@ -281,8 +285,7 @@ def _trusted_keys(args: argparse.Namespace) -> dict[str, str] | None:
     path = Settings.from_env().key_file
     if not path.exists():
         return None
-    ring = KeyRing.load(path, create=False)
-    return {k.kid: Signer(k.kid, ring.subkey(k.kid, "checkpoint")).public_key for k in ring}
+    return KeyRing.load(path, create=False).checkpoint_public_keys()
 
 
 def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
@@ -446,6 +449,11 @@ def build_parser() -> argparse.ArgumentParser:
     keys_sub.add_parser(
         "public", help="print the checkpoint public keys (KID:HEX) for auditors to pin"
     )
+    retire = keys_sub.add_parser(
+        "retire",
+        help="destroy an old key (crypto-shredding): what it keyed can no longer be linked",
+    )
+    retire.add_argument("kid", metavar="KID")
     keys.set_defaults(func=_cmd_keys)
 
     db = sub.add_parser("db", help="manage the usage-record store (PRIVLOG_DATABASE_URL)")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from privlog.errors import KeyFileError
 
-__all__ = ["Key", "KeyRing"]
+__all__ = ["Key", "KeyRing", "RetiredKey"]
 
 _FORMAT = "privlog-keys/1"
 _KEY_BYTES = 32
@@ -45,6 +45,27 @@ class Key:
         return f"Key(kid={self.kid!r}, created={self.created!r})"
 
 
+@dataclass(frozen=True, slots=True)
+class RetiredKey:
+    """A key whose secret was destroyed (crypto-shredding): tokens made with it can no
+    longer be linked to anyone. Only its checkpoint public key is kept, so the chain's old
+    checkpoints still verify."""
+
+    kid: str
+    created: str
+    retired: str
+    checkpoint_public_key: str
+
+
+def checkpoint_public_key(seed: bytes) -> str:
+    """The Ed25519 public key (hex) of the checkpoint key derived from ``seed``."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    public = Ed25519PrivateKey.from_private_bytes(seed[:32]).public_key()
+    return public.public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -56,10 +77,13 @@ def _new_key(kid: str) -> Key:
 class KeyRing:
     """Versioned keys loaded from (and saved to) one file."""
 
-    def __init__(self, keys: list[Key], path: Path | None = None) -> None:
+    def __init__(
+        self, keys: list[Key], path: Path | None = None, retired: list[RetiredKey] | None = None
+    ) -> None:
         if not keys:
             raise KeyFileError("a key ring needs at least one key; run: privlog keys init")
         self._keys = list(keys)
+        self.retired: list[RetiredKey] = list(retired or [])
         self._by_kid = {k.kid: k for k in keys}
         self._derived: dict[tuple[str, str], bytes] = {}
         self.path = path
@@ -84,6 +108,11 @@ class KeyRing:
         try:
             return self._by_kid[kid]
         except KeyError:
+            if any(r.kid == kid for r in self.retired):
+                raise KeyFileError(
+                    f"key {kid!r} was retired: its secret is destroyed and what it keyed can "
+                    "no longer be linked (that is the point of retiring it)"
+                ) from None
             raise KeyFileError(
                 f"key {kid!r} is not in the key ring {self.path}; it was removed or the wrong "
                 f"PRIVLOG_KEY_FILE is set (known: {self.kids})"
@@ -134,13 +163,41 @@ class KeyRing:
                 f"key file {path} already exists; use `privlog keys rotate` to add a key"
             ) from None
 
+    def checkpoint_public_keys(self) -> dict[str, str]:
+        """Every checkpoint public key (hex) by key id, retired keys' included."""
+        keys = {r.kid: r.checkpoint_public_key for r in self.retired}
+        keys.update({k.kid: checkpoint_public_key(self.subkey(k.kid, "checkpoint")) for k in self})
+        return keys
+
+    def retire(self, kid: str) -> RetiredKey:
+        """Destroy ``kid``'s secret (keeping its checkpoint public key) and save the ring.
+        The newest key cannot be retired: rotate first."""
+        if self.path is None:
+            raise KeyFileError("this key ring was not loaded from a file; nothing to retire")
+        key = self.get(kid)
+        if key.kid == self.current.kid:
+            raise KeyFileError(
+                f"{kid} is the key in use; run `privlog keys rotate` first, then retire it"
+            )
+        retired = RetiredKey(
+            kid, key.created, _now(), checkpoint_public_key(self.subkey(kid, "checkpoint"))
+        )
+        live = [k for k in self._keys if k.kid != kid]
+        _write_atomic(self.path, _dump(live, [*self.retired, retired]))
+        self._keys = live
+        del self._by_kid[kid]
+        self._derived = {k: v for k, v in self._derived.items() if k[0] != kid}
+        self.retired.append(retired)
+        return retired
+
     def rotate(self) -> Key:
         """Add a new newest key and save the ring; old keys stay to verify old tokens."""
         if self.path is None:
             raise KeyFileError("this key ring was not loaded from a file; nothing to rotate")
-        numbers = [int(k.kid[1:]) for k in self._keys if k.kid[1:].isdigit()]
+        kids = [k.kid for k in self._keys] + [r.kid for r in self.retired]
+        numbers = [int(kid[1:]) for kid in kids if kid[1:].isdigit()]
         key = _new_key(f"k{max(numbers, default=0) + 1}")
-        _write_atomic(self.path, _dump([*self._keys, key]))
+        _write_atomic(self.path, _dump([*self._keys, key], self.retired))
         self._keys.append(key)
         self._by_kid[key.kid] = key
         return key
@@ -181,6 +238,15 @@ class KeyRing:
                 )
                 for k in data["keys"]
             ]
+            retired = [
+                RetiredKey(
+                    kid=str(r["kid"]),
+                    created=str(r["created"]),
+                    retired=str(r["retired"]),
+                    checkpoint_public_key=str(r["checkpoint_public_key"]),
+                )
+                for r in data.get("retired", [])
+            ]
         except (ValueError, KeyError, TypeError):
             raise KeyFileError(
                 f"key file {path} is not a privlog key file ({_FORMAT}); restore it from "
@@ -188,17 +254,27 @@ class KeyRing:
             ) from None
         if any(len(k.secret) < 16 for k in keys):
             raise KeyFileError(f"key file {path} holds a key shorter than 128 bits")
-        return cls(keys, path)
+        return cls(keys, path, retired)
 
 
-def _dump(keys: list[Key]) -> bytes:
-    doc = {
+def _dump(keys: list[Key], retired: list[RetiredKey] | None = None) -> bytes:
+    doc: dict[str, object] = {
         "format": _FORMAT,
         "keys": [
             {"kid": k.kid, "created": k.created, "secret": base64.b64encode(k.secret).decode()}
             for k in keys
         ],
     }
+    if retired:
+        doc["retired"] = [
+            {
+                "kid": r.kid,
+                "created": r.created,
+                "retired": r.retired,
+                "checkpoint_public_key": r.checkpoint_public_key,
+            }
+            for r in retired
+        ]
     return json.dumps(doc, indent=2).encode() + b"\n"
 
 

@@ -90,3 +90,12 @@ def test_missing_file_without_create(tmp_path: Path) -> None:
     """Loading with create=False names the init command."""
     with pytest.raises(KeyFileError, match="privlog keys init"):
         KeyRing.load(tmp_path / "absent", create=False)
+
+
+def test_checkpoint_public_keys_match_the_signer(tmp_path: Path) -> None:
+    from privlog.store.chain import Signer
+
+    ring = KeyRing.load(tmp_path / "k.keys")
+    ring.rotate()
+    expected = {k.kid: Signer(k.kid, ring.subkey(k.kid, "checkpoint")).public_key for k in ring}
+    assert ring.checkpoint_public_keys() == expected

@@ -175,3 +175,44 @@ def test_records_expire_after_their_class_maximum() -> None:
     )
     assert policy.retention_class() == RetentionClass("security", 180, 365)
     assert Policy().retention_class() == RetentionClass("usage", 0, 180)
+
+
+def test_retiring_a_key_shreds_the_link_to_its_records(
+    tmp_path: Path,
+    rng: random.Random,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """After `privlog keys retire k1` the records written under k1 can no longer be found
+    for anyone, the key file no longer holds k1's secret, and the chain (with checkpoints
+    signed by k1) still verifies against the key file."""
+    user = f"user-{pronounceable(rng)}"
+    _write(tmp_path, user, "someone", rng)
+    keyfile = tmp_path / "privlog.keys"
+    k1_secret = json.loads(keyfile.read_text())["keys"][0]["secret"]
+    k1_public = KeyRing.load(keyfile).checkpoint_public_keys()["k1"]
+    monkeypatch.setenv("PRIVLOG_DATABASE_URL", f"sqlite:///{tmp_path / 'privlog.db'}")
+    monkeypatch.setenv("PRIVLOG_KEY_FILE", str(keyfile))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b""), encoding="utf-8"))
+    assert cli.main(["keys", "retire", "k2"]) == 2  # the key in use
+    assert "rotate" in capsys.readouterr().err
+    assert cli.main(["keys", "retire", "k1"]) == 0
+    assert "retired k1" in capsys.readouterr().out
+    assert k1_secret not in keyfile.read_text()
+    assert cli.main(["keys", "list"]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[0].startswith("k2\t")
+    assert listing[1].startswith("k1\t")
+    assert "\tretired " in listing[1]
+    ring, store = _store(tmp_path)
+    try:
+        assert ring.kids == ["k2"]
+        assert ring.checkpoint_public_keys()["k1"] == k1_public
+        exported = export_subject(store, ring, user)
+        assert exported.records == 2  # only what k2 keyed
+        assert {r["subject_token"].split(":")[0] for r in exported.exported} == {"k2"}
+    finally:
+        store.close()
+    assert cli.main(["verify"]) == 0
+    assert "chain intact" in capsys.readouterr().out
+    assert KeyRing.load(keyfile).rotate().kid == "k3"  # a retired id is never reused

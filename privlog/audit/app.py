@@ -70,12 +70,10 @@ class AuditService:
 
 def _trusted_keys(settings: Settings) -> dict[str, str] | None:
     from privlog.keys import KeyRing
-    from privlog.store.chain import Signer
 
     if not settings.key_file.exists():
         return None
-    ring = KeyRing.load(settings.key_file, create=False)
-    return {k.kid: Signer(k.kid, ring.subkey(k.kid, "checkpoint")).public_key for k in ring}
+    return KeyRing.load(settings.key_file, create=False).checkpoint_public_keys()
 
 
 def create_app(settings: Settings | None = None) -> ASGIApp:
