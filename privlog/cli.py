@@ -345,6 +345,11 @@ def _cmd_subject(args: argparse.Namespace, out: TextIO) -> int:
         ring, store = _store_for_cli(engine)
         if args.subject_action == "export":
             request = subjects.export_subject(store, ring, args.user_id)
+        elif args.subject_action == "restrict":
+            from privlog.config import Settings
+
+            policy = Settings.from_env().policy
+            request = subjects.restrict_subject(store, ring, args.user_id, policy=policy)
         else:
             from privlog.config import Settings
 
@@ -360,6 +365,11 @@ def _cmd_subject(args: argparse.Namespace, out: TextIO) -> int:
         )
     elif args.subject_action == "export":
         out.write(document + "\n")
+    elif args.subject_action == "restrict":
+        out.write(
+            f"request {request.request_id}: restricted {request.records} records (kept only "
+            "until their legal floor, then purged)\n"
+        )
     else:
         out.write(f"request {request.request_id}: erased {request.records} records\n")
         for refusal in request.refused:
@@ -486,6 +496,10 @@ def build_parser() -> argparse.ArgumentParser:
         "erase", help="erase the payloads of every record of the user (chained, verifiable)"
     )
     erase.add_argument("--user-id", required=True, help="the id the app passes as subject")
+    restrict = subject_sub.add_parser(
+        "restrict", help="keep the user's records only until their legal floor, then purge"
+    )
+    restrict.add_argument("--user-id", required=True, help="the id the app passes as subject")
     subject.set_defaults(func=_cmd_subject)
 
     purge = sub.add_parser(

@@ -22,7 +22,7 @@ from privlog.store.chain import Signer
 from privlog.store.chainstore import ChainStore
 from privlog.store.database import make_engine, sqlite_path
 from privlog.store.schema import records
-from privlog.store.subjects import erase_subject, export_subject
+from privlog.store.subjects import erase_subject, export_subject, restrict_subject
 from tests.adapters_support import make_privlog
 from tests.canaries import find_leaks, pronounceable
 
@@ -216,3 +216,41 @@ def test_retiring_a_key_shreds_the_link_to_its_records(
     assert cli.main(["verify"]) == 0
     assert "chain intact" in capsys.readouterr().out
     assert KeyRing.load(keyfile).rotate().kid == "k3"  # a retired id is never reused
+
+
+def test_restriction_keeps_records_only_until_the_legal_floor(
+    tmp_path: Path,
+    rng: random.Random,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    user = f"user-{pronounceable(rng)}"
+    _write(tmp_path, user, "someone", rng)
+    policy = Policy.from_mapping(
+        {"retention": {"classes": {"usage": {"min_days": 30, "max_days": 180}}}}
+    )
+    ring, store = _store(tmp_path)
+    try:
+        now = dt.datetime.now(dt.UTC)
+        request = restrict_subject(store, ring, user, policy=policy, now=now)
+        assert request.records == 4
+        rows = [r for r in _all_rows(store) if r["kind"] == "usage"]
+        restricted = [r for r in rows if r["restricted_until"] is not None]
+        assert len(restricted) == 4
+        assert all(r["restricted_until"] < r["expires_at"] for r in restricted)
+        assert store.verify().ok  # restriction is chained, not a payload edit
+        assert store.purge(now=now + dt.timedelta(days=29)).erased == 0
+        assert store.purge(now=now + dt.timedelta(days=31)).erased == 4  # at the floor
+        assert export_subject(store, ring, "someone").records == 2  # others untouched
+        assert store.verify().ok
+        kinds = [
+            json.loads(r["details"])["type"] for r in _all_rows(store) if r["kind"] == "request"
+        ]
+        assert kinds[0] == "restrict"
+    finally:
+        store.close()
+    monkeypatch.setenv("PRIVLOG_DATABASE_URL", f"sqlite:///{tmp_path / 'privlog.db'}")
+    monkeypatch.setenv("PRIVLOG_KEY_FILE", str(tmp_path / "privlog.keys"))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b""), encoding="utf-8"))
+    assert cli.main(["subject", "restrict", "--user-id", "someone"]) == 0
+    assert "restricted 2 records" in capsys.readouterr().out

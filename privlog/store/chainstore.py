@@ -75,9 +75,11 @@ class ChainStore:
         """
         self.ensure_ready()
         with self.engine.begin() as conn:
-            return self._append_in(conn, payloads)
+            return self.append_in(conn, payloads)
 
-    def _append_in(self, conn: Connection, payloads: Sequence[Mapping[str, Any]]) -> int:
+    def append_in(self, conn: Connection, payloads: Sequence[Mapping[str, Any]]) -> int:
+        """:meth:`append` inside the caller's transaction (so that a change and the entry
+        recording it commit together)."""
         head = conn.execute(
             select(chain_head.c.seq, chain_head.c.entry_hash)
             .where(chain_head.c.id == 1)
@@ -106,7 +108,7 @@ class ChainStore:
             ).one()
             count = erasure.erase_in(conn, seqs, when)
             if count:
-                self._append_in(conn, [erasure.erasure_payload(seqs, reason, when)])
+                self.append_in(conn, [erasure.erasure_payload(seqs, reason, when)])
         return count
 
     def purge(self, now: dt.datetime | None = None) -> erasure.PurgeReport:

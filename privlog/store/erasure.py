@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, or_, select, update
 
 from privlog.store import chain
 from privlog.store.database import is_sqlite
@@ -105,13 +105,14 @@ def erase_in(conn: Connection, seqs: Sequence[int], when: str) -> int:
 
 
 def expired(conn: Connection, before: str, limit: int = BATCH) -> list[int]:
-    """Usage records whose expiry is before ``before`` and that still hold a payload."""
+    """Usage records whose expiry (or, if restricted, whose legal floor) is before
+    ``before`` and that still hold a payload."""
     query = (
         select(records.c.seq)
         .where(
             records.c.kind == "usage",
             records.c.erased_at.is_(None),
-            records.c.expires_at < before,
+            or_(records.c.expires_at < before, records.c.restricted_until < before),
         )
         .order_by(records.c.seq)
         .limit(limit)

@@ -57,6 +57,10 @@ records = Table(
     Column("record_id", String(32), index=True),
     Column("egress", Text),
     Column("erased_at", String(32)),
+    # Set by a user's restriction request: the record is kept only until its legal floor
+    # (then purged) and used for nothing else. Not part of the payload hash: the request
+    # that set it is a chained entry of its own.
+    Column("restricted_until", String(32), index=True),
     Column("payload_salt", String(32), nullable=False),
     Column("payload_hash", String(64), nullable=False),
     Column("prev_hash", String(64), nullable=False),

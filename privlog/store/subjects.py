@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from privlog.config import Policy
 from privlog.errors import ConfigError
@@ -27,7 +27,7 @@ from privlog.store.chainstore import ChainStore
 from privlog.store.reader import record_view
 from privlog.store.schema import records
 
-__all__ = ["SubjectRequest", "erase_subject", "export_subject"]
+__all__ = ["SubjectRequest", "erase_subject", "export_subject", "restrict_subject"]
 
 _MAX_USER_ID = 512
 
@@ -146,4 +146,40 @@ def erase_subject(
     store.append([_request_entry(request)])
     if erased:
         erasure.wipe_sqlite_journal(store.engine)
+    return request
+
+
+def restrict_subject(
+    store: ChainStore,
+    ring: KeyRing,
+    user_id: str,
+    *,
+    policy: Policy | None = None,
+    now: dt.datetime | None = None,
+) -> SubjectRequest:
+    """Restrict every record of ``user_id``: each is kept only until its class's legal
+    floor (then purged, even if its normal expiry is later) and is left out of every use
+    but the auditor's. The request is chained without the id."""
+    policy = policy or Policy()
+    moment = now or dt.datetime.now(dt.UTC)
+    received = erasure.now_iso(moment)
+    floors: dict[str, list[int]] = {}
+    for row in _matching(store, _tokens(ring, user_id)):
+        cls = policy.retention_class(str(row["retention_class"]))
+        floor = dt.datetime.fromisoformat(str(row["ts"])) + dt.timedelta(days=cls.min_days)
+        floors.setdefault(erasure.now_iso(max(floor, moment)), []).append(int(row["seq"]))
+    store.ensure_ready()
+    with store.engine.begin() as conn:  # the change and the entry recording it, together
+        count = 0
+        for until, seqs in floors.items():
+            result = conn.execute(
+                update(records)
+                .where(records.c.seq.in_(seqs), records.c.erased_at.is_(None))
+                .values(restricted_until=until)
+            )
+            count += int(result.rowcount)
+        request = SubjectRequest(
+            secrets.token_hex(8), "restrict", received, erasure.now_iso(moment), count
+        )
+        store.append_in(conn, [_request_entry(request)])
     return request
