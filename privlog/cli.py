@@ -379,6 +379,30 @@ def _cmd_subject(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    from pathlib import Path
+
+    from privlog.audit.connections import read_engine
+    from privlog.audit.report import build_report, render_html
+    from privlog.config import Settings
+
+    settings = Settings.from_env()
+    engine = read_engine(settings)  # read-only, like the auditor API
+    try:
+        with engine.connect() as conn:
+            report = build_report(conn, settings, since=args.since, until=args.until)
+    finally:
+        engine.dispose()
+    if args.format == "json":
+        document = json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    else:
+        document = render_html(report)
+    Path(args.out).write_text(document, encoding="utf-8")
+    state = "intact" if report["chain"]["ok"] else "BROKEN"
+    out.write(f"evidence report ({args.format}) written to {args.out}; chain {state}\n")
+    return 0 if report["chain"]["ok"] else 1
+
+
 def _cmd_purge(args: argparse.Namespace, out: TextIO) -> int:
     from privlog.config import Settings
     from privlog.keys import KeyRing
@@ -482,34 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     _eval_parser(sub)
     _audit_parser(sub)
 
-    subject = sub.add_parser(
-        "subject", help="users' rights: export or erase what is kept about one user"
-    )
-    subject_sub = subject.add_subparsers(dest="subject_action", metavar="ACTION")
-    subject_sub.required = True
-    export = subject_sub.add_parser(
-        "export", help="print (or --out) every record kept about the user, as JSON"
-    )
-    export.add_argument("--user-id", required=True, help="the id the app passes as subject")
-    export.add_argument("--out", metavar="FILE", help="write the JSON to FILE")
-    erase = subject_sub.add_parser(
-        "erase", help="erase the payloads of every record of the user (chained, verifiable)"
-    )
-    erase.add_argument("--user-id", required=True, help="the id the app passes as subject")
-    restrict = subject_sub.add_parser(
-        "restrict", help="keep the user's records only until their legal floor, then purge"
-    )
-    restrict.add_argument("--user-id", required=True, help="the id the app passes as subject")
-    subject.set_defaults(func=_cmd_subject)
-
-    purge = sub.add_parser(
-        "purge",
-        help="erase the payloads of records whose retention has expired (chained, verifiable)",
-    )
-    purge.add_argument(
-        "--dry-run", action="store_true", help="count what would be erased, erase nothing"
-    )
-    purge.set_defaults(func=_cmd_purge)
+    _compliance_parsers(sub)
 
     verify = sub.add_parser(
         "verify",
@@ -554,6 +551,49 @@ def _eval_parser(sub: Any) -> None:
     ev.add_argument("--limit", type=int, metavar="N", help="score only the first N records")
     ev.add_argument("--lang", choices=["en", "zh"], help="score only records of this language")
     ev.set_defaults(func=_cmd_eval)
+
+
+def _compliance_parsers(sub: Any) -> None:
+    """`subject`, `report` and `purge`."""
+    subject = sub.add_parser(
+        "subject", help="users' rights: export or erase what is kept about one user"
+    )
+    subject_sub = subject.add_subparsers(dest="subject_action", metavar="ACTION")
+    subject_sub.required = True
+    export = subject_sub.add_parser(
+        "export", help="print (or --out) every record kept about the user, as JSON"
+    )
+    export.add_argument("--user-id", required=True, help="the id the app passes as subject")
+    export.add_argument("--out", metavar="FILE", help="write the JSON to FILE")
+    erase = subject_sub.add_parser(
+        "erase", help="erase the payloads of every record of the user (chained, verifiable)"
+    )
+    erase.add_argument("--user-id", required=True, help="the id the app passes as subject")
+    restrict = subject_sub.add_parser(
+        "restrict", help="keep the user's records only until their legal floor, then purge"
+    )
+    restrict.add_argument("--user-id", required=True, help="the id the app passes as subject")
+    subject.set_defaults(func=_cmd_subject)
+
+    report = sub.add_parser(
+        "report",
+        help="write the evidence report: configuration, counts, chain check, key epochs, "
+        "controls and clauses",
+    )
+    report.add_argument("--format", choices=("html", "json"), default="html")
+    report.add_argument("--out", required=True, metavar="FILE", help="where to write it")
+    report.add_argument("--since", metavar="ISO", help="period start (ISO 8601 UTC)")
+    report.add_argument("--until", metavar="ISO", help="period end, exclusive")
+    report.set_defaults(func=_cmd_report)
+
+    purge = sub.add_parser(
+        "purge",
+        help="erase the payloads of records whose retention has expired (chained, verifiable)",
+    )
+    purge.add_argument(
+        "--dry-run", action="store_true", help="count what would be erased, erase nothing"
+    )
+    purge.set_defaults(func=_cmd_purge)
 
 
 def _audit_parser(sub: Any) -> None:

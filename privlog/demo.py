@@ -191,6 +191,25 @@ def _auditor(settings: Settings, out: TextIO) -> tuple[Any, threading.Thread]:
     return server, thread
 
 
+def _report_file(settings: Settings, out: TextIO) -> None:
+    """The evidence report over the demo's store, next to the database file."""
+    from pathlib import Path
+
+    from privlog.audit.connections import read_engine
+    from privlog.audit.report import build_report, render_html
+    from privlog.store.database import sqlite_path
+
+    where = sqlite_path(settings.database_url)
+    path = (where.parent if where else Path.cwd()) / "privlog-report.html"
+    engine = read_engine(settings)
+    try:
+        with engine.connect() as conn:
+            path.write_text(render_html(build_report(conn, settings)), encoding="utf-8")
+    finally:
+        engine.dispose()
+    out.write(f"evidence report:   {path}\n")
+
+
 def run(*, once: bool, out: TextIO) -> int:
     model = ThreadingHTTPServer(("127.0.0.1", 0), _Model)
     model.received = []  # type: ignore[attr-defined]
@@ -205,6 +224,7 @@ def run(*, once: bool, out: TextIO) -> int:
     out.write(f"store: {privlog.settings.database_url}\n\n")
     ok = _report(privlog, _converse(url, model), out)
     auditor, audit_thread = _auditor(privlog.settings, out)
+    _report_file(privlog.settings, out)
     if not once:
         out.write(f"\nserving {url} (POST OpenAI-shaped chat requests); Ctrl+C to stop\n")
         out.flush()

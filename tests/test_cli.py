@@ -223,6 +223,9 @@ class TestCommand:
         assert "chain check: chain intact" in out
         assert re.search(r"auditor dashboard: http://127\.0\.0\.1:\d+/ .*chain ok: True", out)
         assert re.search(r"auditor token: +plaud_[0-9a-f]{16}_", out)
+        report = re.search(r"evidence report: +(\S+)", out)
+        assert report is not None
+        assert "Chain intact" in Path(report.group(1)).read_text(encoding="utf-8")
         planted = [
             "13800138000",
             "11010519491231002X",

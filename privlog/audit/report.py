@@ -1,0 +1,306 @@
+"""The evidence report: what privlog is configured to do, what it did over a period, and
+whether the record of it is intact, mapped to the clauses each control serves.
+
+Built from the read-only connection (like the auditor API) and the policy in force;
+rendered as JSON for machines and as one self-contained HTML page (inline SVG charts, no
+scripts, no external assets) for people.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from privlog._version import __version__
+from privlog.audit import queries
+from privlog.audit.accesslog import verify_log
+from privlog.config import Settings
+from privlog.egress import EgressPolicy
+from privlog.keys import KeyRing
+from privlog.store import reader
+from privlog.store.schema import records
+
+__all__ = ["CONTROLS", "build_report", "render_html"]
+
+# Each control, the evidence in this report that shows it working, and the clause it serves.
+CONTROLS: tuple[tuple[str, str, str], ...] = (
+    (
+        "Raw input is never stored: identifiers are replaced before the write and the text "
+        "is re-scanned on the way in",
+        "counts.entities, counts.rescan_hits, configuration.store_text",
+        "Interim Measures Art. 11 (protect input and usage records; do not retain input "
+        "that identifies users)",
+    ),
+    (
+        "User input reaches third parties only through the egress guard, scrubbed or refused",
+        "configuration.egress, counts.egress",
+        "Interim Measures Art. 11 (do not provide users' input to others)",
+    ),
+    (
+        "Illegal content rules on inputs and outputs, with a register of flagged content",
+        "configuration.content_rules",
+        "Interim Measures Art. 14 (stop, remedy and report illegal content)",
+    ),
+    (
+        "Retention limits, purge, users' erasure requests and key retirement",
+        "configuration.retention_classes, counts.erased, counts.subject_requests, keys.retired",
+        "PIPL Art. 47 (deletion when the purpose is met, the period expires or the user asks)",
+    ),
+    (
+        "Keyed pseudonyms, a key file readable by its owner only, a read-only auditor "
+        "connection and an access log",
+        "keys, access_log",
+        "PIPL Art. 51 (technical security measures: de-identification, access control)",
+    ),
+    (
+        "Pseudonymised records cannot be linked to a person without the key; retired keys "
+        "make that permanent",
+        "keys.retired",
+        "PIPL Art. 73 (de-identification and anonymisation)",
+    ),
+    (
+        "Tamper-evident usage and security logs, kept for at least their legal minimum",
+        "chain, configuration.retention_classes",
+        "Cybersecurity Law Art. 21 (keep network logs for no less than six months)",
+    ),
+)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _configuration(settings: Settings) -> dict[str, Any]:
+    policy = settings.policy
+    detection = policy.detection
+    egress = EgressPolicy.from_mapping(policy.egress)
+    classes = {c.name: c for c in policy.retention}
+    store_class = policy.retention_class()
+    classes.setdefault(store_class.name, store_class)
+    return {
+        "policy_version": policy.version,
+        "store_text": policy.store_text,
+        "detection": {
+            "model": detection.model,
+            "score_threshold": detection.score_threshold,
+            "entities": list(detection.entities),
+            "allow_terms": len(detection.allow),
+            "allow_patterns": len(detection.allow_patterns),
+        },
+        "operators": {"default": policy.default_operator, **dict(policy.operators)},
+        "egress": {
+            "first_party": list(egress.first_party),
+            "processors": [
+                {
+                    "name": p.name,
+                    "hosts": list(p.hosts),
+                    "action": p.action,
+                    "restore": p.restore,
+                    "region": p.region,
+                    "agreement": p.agreement,
+                }
+                for p in egress.processors
+            ],
+        },
+        "retention_classes": [
+            {"name": c.name, "min_days": c.min_days, "max_days": c.max_days}
+            for c in classes.values()
+        ],
+        "store": {
+            "retention_class": policy.store.retention_class,
+            "purge_interval": policy.store.purge_interval,
+        },
+        "content_rules": None,  # not configured: privlog has no content rules yet
+    }
+
+
+def _ledger(conn: Connection, where: queries.RecordFilter) -> dict[str, Any]:
+    """Requests and erasures chained in the period."""
+    requests: Counter[str] = Counter()
+    erased = 0
+    query = where.apply(select(records.c.kind, records.c.details)).where(
+        records.c.kind.in_(("request", "erasure"))
+    )
+    for kind, raw in conn.execute(query):
+        details = json.loads(raw) if isinstance(raw, str) else {}
+        if kind == "request":
+            requests[str(details.get("type"))] += 1
+        else:
+            erased += int(details.get("count", 0))
+    return {"subject_requests": dict(sorted(requests.items())), "erased": erased}
+
+
+def _keys(settings: Settings) -> dict[str, Any]:
+    if not settings.key_file.exists():
+        return {"key_file": "not available to this report", "live": [], "retired": []}
+    ring = KeyRing.load(settings.key_file, create=False)
+    return {
+        "live": [{"kid": k.kid, "created": k.created} for k in ring],
+        "retired": [
+            {"kid": r.kid, "created": r.created, "retired": r.retired} for r in ring.retired
+        ],
+        "checkpoint_public_keys": ring.checkpoint_public_keys(),
+    }
+
+
+def build_report(
+    conn: Connection, settings: Settings, *, since: str | None = None, until: str | None = None
+) -> dict[str, Any]:
+    """The evidence report over ``[since, until)`` (ISO-8601 UTC; default: everything)."""
+    where = queries.RecordFilter(since=since, until=until)
+    keys = _keys(settings)
+    trusted = keys.get("checkpoint_public_keys") or None
+    chain = reader.verify_chain(conn, trusted)
+    stats = queries.daily_stats(conn, where)
+    return {
+        "generated_at": _now(),
+        "privlog_version": __version__,
+        "period": {"since": since, "until": until},
+        "configuration": _configuration(settings),
+        "counts": {**stats["totals"], **_ledger(conn, where), "flagged_content": None},
+        "days": stats["days"],
+        "chain": {
+            **chain.as_dict(),
+            "checked_against": "key file" if trusted else "keys stored with checkpoints",
+            "last_checkpoint": queries.last_checkpoint(conn),
+        },
+        "access_log": verify_log(conn),
+        "keys": keys,
+        "controls": [{"control": c, "evidence": e, "clause": clause} for c, e, clause in CONTROLS],
+    }
+
+
+# --- HTML ------------------------------------------------------------------------------
+
+_STYLE = """
+body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:60rem;color:#1d2733}
+h1{font-size:1.5rem}h2{font-size:1.1rem;margin-top:2rem;border-bottom:1px solid #ccd}
+table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccd;padding:.3rem .5rem;
+text-align:left;vertical-align:top}th{background:#eef1f5}.ok{color:#176b2c}.bad{color:#a11}
+svg text{font:11px system-ui,sans-serif;fill:#1d2733}
+"""
+
+
+def _e(value: object) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _bars(title: str, items: list[tuple[str, int]]) -> str:
+    """A horizontal bar chart as inline SVG (no script)."""
+    if not items:
+        return f"<p><em>{_e(title)}: no data</em></p>"
+    top = max(v for _, v in items) or 1
+    row = 18
+    height = row * len(items) + 10
+    bars = []
+    for i, (label, value) in enumerate(items):
+        width = int(380 * value / top)
+        y = 5 + i * row
+        bars.append(
+            f'<text x="0" y="{y + 12}">{_e(label)}</text>'
+            f'<rect x="170" y="{y + 2}" width="{width}" height="12" fill="#3b6ea5"/>'
+            f'<text x="{175 + width}" y="{y + 12}">{value}</text>'
+        )
+    return (
+        f"<figure><figcaption>{_e(title)}</figcaption>"
+        f'<svg role="img" aria-label="{_e(title)}" width="600" height="{height}">'
+        f"{''.join(bars)}</svg></figure>"
+    )
+
+
+def _table(rows: list[tuple[object, ...]], header: tuple[str, ...]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def render_html(report: dict[str, Any]) -> str:
+    """One self-contained page: no script, no external asset, prints and works offline."""
+    counts, chain, config = report["counts"], report["chain"], report["configuration"]
+    status = (
+        f'<p class="ok">Chain intact: {chain["records"]} entries, {chain["checkpoints"]} signed '
+        f"checkpoints verified against {_e(chain['checked_against'])}.</p>"
+        if chain["ok"]
+        else f'<p class="bad">Chain BROKEN at entry {_e(chain["problem"]["seq"])}: '
+        f"{_e(chain['problem']['reason'])}</p>"
+    )
+    log = report["access_log"]
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>privlog evidence report</title><style>{_STYLE}</style></head><body>",
+        "<h1>privlog evidence report</h1>",
+        f"<p>Generated {_e(report['generated_at'])} by privlog {_e(report['privlog_version'])};"
+        f" period {_e(report['period']['since'] or 'start')} to "
+        f"{_e(report['period']['until'] or 'now')}.</p>",
+        "<h2>Integrity</h2>",
+        status,
+        f"<p>Auditor access log: {'intact' if log['ok'] else 'BROKEN'}, "
+        f"{log['entries']} entries.</p>",
+        "<h2>Counts</h2>",
+        _table(
+            [
+                ("usage records", counts["records"]),
+                ("re-scan hits", counts["rescan_hits"]),
+                ("records dropped", counts["drops"]),
+                ("records erased", counts["erased"]),
+                (
+                    "users' requests",
+                    ", ".join(f"{k} {v}" for k, v in counts["subject_requests"].items()) or "0",
+                ),
+                ("flagged content", "content rules not configured"),
+            ],
+            ("what", "count"),
+        ),
+        _bars("Records per day", [(d["day"], d["records"]) for d in report["days"]]),
+        _bars("Entity types replaced", sorted(counts["entities"].items(), key=lambda kv: -kv[1])),
+        _bars("Outcomes", sorted(counts["outcomes"].items())),
+        _bars("Egress decisions", sorted(counts["egress"].items())),
+        "<h2>Configuration in force</h2>",
+        _table(
+            [
+                ("policy version", config["policy_version"]),
+                ("stored text", config["store_text"]),
+                ("detection model", config["detection"]["model"] or "rules only"),
+                ("entity types", ", ".join(config["detection"]["entities"])),
+                ("first-party hosts", ", ".join(config["egress"]["first_party"]) or "none"),
+                (
+                    "processors",
+                    "; ".join(
+                        f"{p['name']} ({', '.join(p['hosts'])}: {p['action']})"
+                        for p in config["egress"]["processors"]
+                    )
+                    or "none",
+                ),
+                (
+                    "retention classes",
+                    "; ".join(
+                        f"{c['name']} {c['min_days']}-{c['max_days']} days"
+                        for c in config["retention_classes"]
+                    ),
+                ),
+                ("content rules", "not configured"),
+            ],
+            ("setting", "value"),
+        ),
+        "<h2>Key epochs</h2>",
+        _table(
+            [(k["kid"], k["created"], "live") for k in report["keys"]["live"]]
+            + [
+                (k["kid"], k["created"], f"retired {k['retired']}")
+                for k in report["keys"]["retired"]
+            ],
+            ("key", "created", "status"),
+        ),
+        "<h2>Controls and the clauses they serve</h2>",
+        _table(
+            [(c["control"], c["clause"], c["evidence"]) for c in report["controls"]],
+            ("control", "clause", "evidence in this report"),
+        ),
+        "</body></html>",
+    ]
+    return "\n".join(parts)
