@@ -32,7 +32,17 @@ ENV_CONFIG = "PRIVLOG_CONFIG"
 ENV_AUDIT_DATABASE_URL = "PRIVLOG_AUDIT_DATABASE_URL"
 ENV_AUDIT_LOG_DATABASE_URL = "PRIVLOG_AUDIT_LOG_DATABASE_URL"
 
-_TOP_KEYS = {"store_text", "detection", "operators", "egress", "store", "http", "retention"}
+_TOP_KEYS = {
+    "store_text",
+    "detection",
+    "operators",
+    "egress",
+    "store",
+    "http",
+    "retention",
+    "content",
+}
+_CONTENT_KEYS = {"rules_file", "reload_seconds", "max_age_days"}
 _RETENTION_CLASS_KEYS = {"min_days", "max_days"}
 _HTTP_KEYS = {
     "max_inspect_bytes",
@@ -102,6 +112,16 @@ class HttpPolicy:
 
 
 @dataclass(frozen=True)
+class ContentPolicy:
+    """Illegal-content rules (``[content]``): the rule file, how often it is re-read, and
+    after how many days without a change it shows as stale (0: never)."""
+
+    rules_file: Path | None = None
+    reload_seconds: float = 5.0
+    max_age_days: int = 0
+
+
+@dataclass(frozen=True)
 class RetentionClass:
     """How long a class of records is kept: at least ``min_days`` (a legal floor: a user's
     erasure request does not shorten it) and at most ``max_days`` (then it is purged)."""
@@ -123,6 +143,7 @@ class Policy:
     store: StorePolicy = field(default_factory=StorePolicy)
     http: HttpPolicy = field(default_factory=HttpPolicy)
     retention: tuple[RetentionClass, ...] = ()
+    content: ContentPolicy = field(default_factory=ContentPolicy)
     version: str = "default"
 
     def retention_class(self, name: str | None = None) -> RetentionClass:
@@ -173,6 +194,7 @@ class Policy:
             store=store,
             http=_http(_table(data, "http", source), source),
             retention=retention,
+            content=_content(_table(data, "content", source), source),
         )
 
 
@@ -294,6 +316,25 @@ def _patterns(value: Any, where: str) -> tuple[str, ...]:
                 f"{where}: {pattern!r} is not a valid regular expression ({exc})"
             ) from None
     return patterns
+
+
+def _content(data: Mapping[str, Any], source: str) -> ContentPolicy:
+    where = f"{source}: [content]"
+    _reject_unknown(data, _CONTENT_KEYS, where)
+    rules_file = data.get("rules_file")
+    if rules_file is not None and (not isinstance(rules_file, str) or not rules_file):
+        raise ConfigError(f"{where} rules_file must be a path")
+    reload_seconds = data.get("reload_seconds", 5.0)
+    if not isinstance(reload_seconds, int | float) or isinstance(reload_seconds, bool):
+        raise ConfigError(f"{where} reload_seconds must be a number of seconds")
+    max_age = data.get("max_age_days", 0)
+    if not isinstance(max_age, int) or isinstance(max_age, bool) or max_age < 0:
+        raise ConfigError(f"{where} max_age_days must be 0 (never stale) or a number of days")
+    return ContentPolicy(
+        rules_file=Path(rules_file) if rules_file else None,
+        reload_seconds=max(0.0, float(reload_seconds)),
+        max_age_days=max_age,
+    )
 
 
 def _retention(data: Mapping[str, Any], source: str) -> tuple[RetentionClass, ...]:

@@ -25,6 +25,7 @@ from privlog.transform import Replacement, Scope, Scrubbed, Transformer
 
 if TYPE_CHECKING:
     from privlog.egress import EgressGuard
+    from privlog.safety import ContentDecision, ContentRules, Direction
     from privlog.store.writer import RecordWriter
 
 __all__ = ["PendingInput", "Privlog", "Receipt", "Scrubbing"]
@@ -105,6 +106,7 @@ class Privlog:
         self._pending_chars = 0
         self._pending_lock = threading.Lock()
         self._guard: EgressGuard | None = None
+        self._content_rules: ContentRules | None = None
         _remember(self)
 
     @classmethod
@@ -284,6 +286,33 @@ class Privlog:
 
                 self._guard = EgressGuard(self)
             return self._guard
+
+    @property
+    def content_rules(self) -> ContentRules | None:
+        """The ``[content]`` rule file in force (re-read when it changes), if configured."""
+        content = self.settings.policy.content
+        if content.rules_file is None:
+            return None
+        with self._writer_lock:
+            if self._content_rules is None:
+                from privlog.safety import ContentRules
+
+                self._content_rules = ContentRules(
+                    content.rules_file,
+                    reload_seconds=content.reload_seconds,
+                    max_age_days=content.max_age_days,
+                )
+            return self._content_rules
+
+    def check_content(self, text: str, direction: Direction = "input") -> ContentDecision:
+        """Which content rules ``text`` (user input or model output) matches and whether to
+        flag or block it; "allow" with no rule set configured."""
+        from privlog.safety import ContentDecision
+
+        rules = self.content_rules
+        if rules is None:
+            return ContentDecision("allow", (), None)
+        return rules.check(text, direction)
 
     def subject_tokens(self, subject: str) -> list[str]:
         """Every token ``subject`` may have been stored under (one per live key)."""

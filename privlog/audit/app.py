@@ -62,6 +62,7 @@ class AuditService:
     read: Engine
     access_log: AccessLog
     trusted_keys: dict[str, str] | None
+    content: Any = None  # the policy's ContentRules, when [content] names a rule file
 
     def close(self) -> None:
         self.read.dispose()
@@ -76,6 +77,19 @@ def _trusted_keys(settings: Settings) -> dict[str, str] | None:
     return KeyRing.load(settings.key_file, create=False).checkpoint_public_keys()
 
 
+def _content_rules(settings: Settings) -> Any:
+    content = settings.policy.content
+    if content.rules_file is None:
+        return None
+    from privlog.safety import ContentRules
+
+    return ContentRules(
+        content.rules_file,
+        reload_seconds=content.reload_seconds,
+        max_age_days=content.max_age_days,
+    )
+
+
 def create_app(settings: Settings | None = None) -> ASGIApp:
     """Build the app from settings, after checking both connections (raises
     :class:`~privlog.errors.AuditSetupError` when one of them could write)."""
@@ -85,7 +99,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     try:
         check_read_only(read)
         check_log_only(writer)
-        service = AuditService(read, AccessLog(writer), _trusted_keys(settings))
+        service = AuditService(
+            read, AccessLog(writer), _trusted_keys(settings), _content_rules(settings)
+        )
     except BaseException:
         read.dispose()
         writer.dispose()
@@ -267,9 +283,12 @@ def _routes(app: FastAPI) -> None:
             with service.read.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:  # the type only: the message could name the database
-            body = {"status": "unavailable", "error": type(exc).__name__}
-            return JSONResponse(body, status_code=503)
-        return JSONResponse({"status": "ok", "read_only": True, "version": __version__})
+            down = {"status": "unavailable", "error": type(exc).__name__}
+            return JSONResponse(down, status_code=503)
+        up: dict[str, Any] = {"status": "ok", "read_only": True, "version": __version__}
+        if service.content is not None:
+            up["content_rules"] = service.content.status()  # version, and whether stale
+        return JSONResponse(up)
 
     @app.get("/v1/records", responses=_ERRORS, summary="Usage records, filtered, paginated")
     def list_records(

@@ -115,8 +115,21 @@ def _configuration(settings: Settings) -> dict[str, Any]:
             "retention_class": policy.store.retention_class,
             "purge_interval": policy.store.purge_interval,
         },
-        "content_rules": None,  # not configured: privlog has no content rules yet
+        "content_rules": _content_status(policy.content),
     }
+
+
+def _content_status(content: Any) -> dict[str, Any] | None:
+    if content.rules_file is None:
+        return None
+    from privlog.errors import ConfigError
+    from privlog.safety import ContentRules
+
+    try:
+        rules = ContentRules(content.rules_file, max_age_days=content.max_age_days)
+    except ConfigError as exc:
+        return {"error": str(exc)}
+    return {"file": str(content.rules_file), **rules.status()}
 
 
 def _ledger(conn: Connection, where: queries.RecordFilter) -> dict[str, Any]:
@@ -219,6 +232,16 @@ def _table(rows: list[tuple[object, ...]], header: tuple[str, ...]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _content_line(status: dict[str, Any] | None) -> str:
+    if status is None:
+        return "not configured"
+    if "error" in status:
+        return f"unreadable: {status['error']}"
+    stale = " (STALE)" if status["stale"] else ""
+    rules = f"{status['rules']} rules, file {status['file_modified']}"
+    return f"version {status['version']}, {rules}{stale}"
+
+
 def render_html(report: dict[str, Any]) -> str:
     """One self-contained page: no script, no external asset, prints and works offline."""
     counts, chain, config = report["counts"], report["chain"], report["configuration"]
@@ -283,7 +306,7 @@ def render_html(report: dict[str, Any]) -> str:
                         for c in config["retention_classes"]
                     ),
                 ),
-                ("content rules", "not configured"),
+                ("content rules", _content_line(config["content_rules"])),
             ],
             ("setting", "value"),
         ),
