@@ -117,7 +117,7 @@ class _Exchange:
         self.ctx.loader = self._read_fields
         token = current_request.set(self.ctx)
         try:
-            if self.http.block_on and await self._blocked():
+            if inbound.checks_before_app(self.mw.privlog) and await self._blocked():
                 return
             try:
                 await self.mw.app(self.scope, self._receive, self._send)
@@ -137,18 +137,17 @@ class _Exchange:
             if message["type"] != "http.request":
                 break
             self._tee(message)
-        types: list[str] = []
+        refused: tuple[int, bytes] | None = None
         with inbound.suppress_internal_errors("asgi blocking check"):
             self._read_fields()
-            types = await to_thread.run_sync(inbound.blocked_types, self.mw.privlog, self.ctx)
-        if not types:
+            refused = await to_thread.run_sync(inbound.refusal, self.mw.privlog, self.ctx)
+        if refused is None:
             return False
-        body = inbound.block_message(types)
-        self.status = 422
+        self.status, body = refused
         await self.send(
             {
                 "type": "http.response.start",
-                "status": 422,
+                "status": self.status,
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),

@@ -94,15 +94,16 @@ def _before_request() -> Response | None:
             ctx.subject = state.identify(request)
     with inbound.suppress_internal_errors("flask body"):
         _read(state.privlog, ctx, http.max_inspect_bytes)
-    if not http.block_on:
+    if not inbound.checks_before_app(state.privlog):
         return None
-    types: list[str] = []
+    refused: tuple[int, bytes] | None = None
     with inbound.suppress_internal_errors("flask blocking check"):
-        types = inbound.blocked_types(state.privlog, ctx)
-    if not types:
+        refused = inbound.refusal(state.privlog, ctx)
+    if refused is None:
         return None
     g._privlog_outcome = "blocked"
-    return Response(inbound.block_message(types), status=422, mimetype="application/json")
+    status, body = refused
+    return Response(body, status=status, mimetype="application/json")
 
 
 def _read(privlog: Privlog, ctx: RequestContext, cap: int) -> None:

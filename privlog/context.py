@@ -37,6 +37,7 @@ class RequestContext:
     # while the request is still running).
     loader: Callable[[], None] | None = field(default=None, repr=False)
     egress: list[dict[str, Any]] = field(default_factory=list)
+    content: Any = field(default=None, repr=False)  # the content-rule decision on the input
 
 
 current_request: ContextVar[RequestContext | None] = ContextVar(

@@ -181,6 +181,7 @@ class Privlog:
         scrubbed: Scrubbing | None = None,
         defer: bool = False,
         egress: tuple[Mapping[str, Any], ...] = (),
+        content: ContentDecision | None = None,
     ) -> Receipt:
         """Scrub a request's user-input ``fields`` and queue its usage record.
 
@@ -197,11 +198,15 @@ class Privlog:
         """
         raw = {k: v if isinstance(v, str) else "" for k, v in fields.items()}
         size = sum(len(t) for t in raw.values())
+        decided = _content_entry(content)
+        if content is not None and content.action != "allow":
+            flags = {*flags, f"content_{'blocked' if content.action == 'block' else 'flagged'}"}
         if scrubbed is None and defer and self._reserve_pending(size):
             record = self._record(
                 route=route, size=size, counts={}, text=None, outcome=outcome, flags=set(flags),
                 tenant=tenant, method=method, status=status, service=service, subject=subject,
                 session=session, client_ip=client_ip, record_id=record_id, egress=egress,
+                content=decided,
             )  # fmt: skip
             pending = PendingInput(record, raw, size)
             queued = self._get_writer().submit(pending)
@@ -213,7 +218,7 @@ class Privlog:
             route=route, size=size, counts=result.entity_counts, text=result.fields,
             outcome=outcome, flags=set(flags) | result.flags, tenant=tenant, method=method,
             status=status, service=service, subject=subject, session=session,
-            client_ip=client_ip, record_id=record_id, egress=egress,
+            client_ip=client_ip, record_id=record_id, egress=egress, content=decided,
         )  # fmt: skip
         queued = self._get_writer().submit(record)
         return Receipt(
@@ -238,6 +243,7 @@ class Privlog:
         client_ip: str | None,
         record_id: str | None,
         egress: tuple[Mapping[str, Any], ...] = (),
+        content: Mapping[str, Any] | None = None,
     ) -> UsageRecord:
         store = self.settings.policy.store
         now = dt.datetime.now(dt.UTC)
@@ -264,6 +270,7 @@ class Privlog:
             flags=frozenset(flags),
             record_id=record_id or uuid.uuid4().hex,
             egress=egress,
+            content=content,
         )
 
     def _reserve_pending(self, size: int) -> bool:
@@ -425,6 +432,18 @@ class Privlog:
             entity_counts=result.entity_counts,
             flags=item.record.flags | result.flags,
         )
+
+
+def _content_entry(decision: ContentDecision | None) -> dict[str, Any] | None:
+    """What a record keeps of a content decision: never the matched text."""
+    if decision is None or decision.ruleset_version is None:
+        return None
+    return {
+        "action": decision.action,
+        "rules": [h.rule_id for h in decision.hits],
+        "categories": decision.categories,
+        "ruleset_version": decision.ruleset_version,
+    }
 
 
 def _token(ring: KeyRing, purpose: str, value: str | None) -> str | None:

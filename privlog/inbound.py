@@ -21,11 +21,13 @@ from privlog.records import Outcome
 __all__ = [
     "block_message",
     "blocked_types",
+    "checks_before_app",
     "ensure_scrubbed",
     "expects_body",
     "finish",
     "internal_errors",
     "read_fields",
+    "refusal",
     "suppress_internal_errors",
 ]
 
@@ -100,6 +102,44 @@ def blocked_types(privlog: Privlog, ctx: RequestContext) -> list[str]:
     return sorted(block_on & set(ctx.scrubbing.entity_counts))
 
 
+def checks_before_app(privlog: Privlog) -> bool:
+    """Whether requests must be read and judged before the app runs (a blocking policy
+    or content rules are configured)."""
+    policy = privlog.settings.policy
+    return bool(policy.http.block_on) or policy.content.rules_file is not None
+
+
+def refusal(privlog: Privlog, ctx: RequestContext) -> tuple[int, bytes] | None:
+    """Whether to refuse the request before the app runs, with the status and body: the
+    content rules first (451), then the personal-data blocking policy (422). A content
+    decision to flag lets the request through and is kept for its record."""
+    if privlog.settings.policy.content.rules_file is not None:
+        decision = privlog.check_content("\n".join((ctx.fields or {}).values()), "input")
+        ctx.content = decision
+        if decision.action == "block":
+            return 451, _content_message(decision.categories, decision.ruleset_version)
+    if privlog.settings.policy.http.block_on:
+        types = blocked_types(privlog, ctx)
+        if types:
+            return 422, block_message(types)
+    return None
+
+
+def _content_message(categories: list[str], version: str | None) -> bytes:
+    """The 451 body: which categories of the content rules, never the text."""
+    return json.dumps(
+        {
+            "error": {
+                "type": "content_refused",
+                "message": "This request was refused under the service's content rules "
+                f"({', '.join(categories)}).",
+                "categories": categories,
+                "ruleset_version": version,
+            }
+        }
+    ).encode()
+
+
 def ensure_scrubbed(privlog: Privlog, ctx: RequestContext) -> Scrubbing:
     """Scrub the request's fields now if nothing has yet (the egress guard needs the
     placeholder map while the request runs); the record later reuses the result."""
@@ -152,5 +192,6 @@ def finish(
         scrubbed=ctx.scrubbing,
         defer=ctx.scrubbing is None,
         egress=tuple(ctx.egress),
+        content=ctx.content,
     )
     ctx.fields = None  # the raw text now lives only in the writer's queue, if at all

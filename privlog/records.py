@@ -26,7 +26,17 @@ __all__ = [
 
 Outcome = Literal["logged", "forwarded", "blocked"]
 OUTCOMES: tuple[Outcome, ...] = ("logged", "forwarded", "blocked")
-FLAGS = frozenset({"truncated", "unparseable", "detector_error", "aborted", "partial"})
+FLAGS = frozenset(
+    {
+        "truncated",
+        "unparseable",
+        "detector_error",
+        "aborted",
+        "partial",
+        "content_flagged",
+        "content_blocked",
+    }
+)
 _MAX_ROUTE = 512
 _MAX_SHORT = 128
 
@@ -82,6 +92,9 @@ class UsageRecord:
     egress: tuple[Mapping[str, Any], ...] = ()
     # Random, so the id given to the client (X-Privlog-Record) reveals nothing about order.
     record_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # The content-rule decision on the input: action, rule ids, categories, rule-set
+    # version (never the matched text).
+    content: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
@@ -131,6 +144,9 @@ class UsageRecord:
             "rescan_hits": self.rescan_hits,
             "record_id": self.record_id,
             "egress": json.dumps(list(self.egress), sort_keys=True) if self.egress else None,
+            "content": None
+            if self.content is None
+            else json.dumps(dict(self.content), ensure_ascii=False, sort_keys=True),
         }
 
 

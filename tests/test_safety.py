@@ -4,6 +4,7 @@ reload that never drops the rules in force, staleness in /healthz and the report
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import time
 from pathlib import Path
@@ -150,3 +151,93 @@ def test_privlog_api(tmp_path: Path) -> None:
         assert bare.check_content("send the fake invoice").ruleset_version is None
     finally:
         bare.close()
+
+
+def _privlog_with_rules(tmp_path: Path) -> Privlog:
+    from privlog.config import StorePolicy
+    from privlog.detect import DetectionSettings
+
+    path = _write(tmp_path / "rules.toml", RULES)
+    policy = Policy(
+        detection=DetectionSettings(model=None),
+        store=StorePolicy(batch_interval=0.02),
+        content=ContentPolicy(rules_file=path),
+    )
+    return Privlog(
+        Settings(
+            database_url=f"sqlite:///{tmp_path / 'privlog.db'}",
+            key_file=tmp_path / "privlog.keys",
+            policy=policy,
+        )
+    )
+
+
+def _chat(text: str) -> dict[str, object]:
+    return {"model": "m", "messages": [{"role": "user", "content": text}]}
+
+
+@pytest.mark.parametrize("framework", ["fastapi", "flask"])
+def test_adapters_refuse_blocked_input_before_the_app_runs(tmp_path: Path, framework: str) -> None:
+    from tests.adapters_support import stored
+
+    pl = _privlog_with_rules(tmp_path)
+    ran: list[str] = []
+    prompt_text = "my neighbour Zorvath Quill asked for a fake invoice"
+    try:
+        if framework == "fastapi":
+            from fastapi import FastAPI
+
+            from privlog.adapters.asgi import PrivlogMiddleware
+
+            api = FastAPI()
+
+            @api.post("/v1/chat/completions")
+            def chat(body: dict[str, object]) -> dict[str, str]:
+                ran.append("app")
+                return {"reply": "ok"}
+
+            api.add_middleware(PrivlogMiddleware, privlog=pl)
+            with TestClient(api) as client:
+                refused = client.post("/v1/chat/completions", json=_chat(prompt_text))
+                allowed = client.post("/v1/chat/completions", json=_chat("what is an invoice?"))
+        else:
+            from flask import Flask
+
+            from privlog.adapters.flask import PrivlogFlask
+
+            app = Flask("t")
+
+            @app.post("/v1/chat/completions")
+            def chat_view() -> dict[str, str]:
+                ran.append("app")
+                return {"reply": "ok"}
+
+            PrivlogFlask(app, privlog=pl)
+            client = app.test_client()
+            refused = client.post("/v1/chat/completions", json=_chat(prompt_text))
+            allowed = client.post("/v1/chat/completions", json=_chat("what is an invoice?"))
+        assert refused.status_code == 451
+        body = refused.get_data(as_text=True) if framework == "flask" else refused.text
+        error = json.loads(body)["error"]
+        assert (error["type"], error["categories"], error["ruleset_version"]) == (
+            "content_refused",
+            ["fraud"],
+            "2026-11-01",
+        )
+        assert "Zorvath" not in body
+        assert "invoice" not in body  # the matched words are not echoed either
+        assert allowed.status_code == 200
+        assert ran == ["app"]  # only the allowed request reached the app
+        rows = stored(pl)
+        blocked = next(r for r in rows if r["outcome"] == "blocked")
+        assert "content_blocked" in blocked["flags"]
+        assert json.loads(blocked["content"]) == {
+            "action": "block",
+            "categories": ["fraud"],
+            "rules": ["fraud-1"],
+            "ruleset_version": "2026-11-01",
+        }
+        ok = next(r for r in rows if r["outcome"] == "logged")
+        assert json.loads(ok["content"])["action"] == "allow"
+    finally:
+        pl.close()

@@ -56,6 +56,7 @@ records = Table(
     Column("details", Text),
     Column("record_id", String(32), index=True),
     Column("egress", Text),
+    Column("content", Text),
     Column("erased_at", String(32)),
     # Set by a user's restriction request: the record is kept only until its legal floor
     # (then purged) and used for nothing else. Not part of the payload hash: the request
