@@ -47,6 +47,12 @@ def _write(tmp_path: Path, user: str, other: str, rng: random.Random) -> list[st
     return prompts
 
 
+# Usage records with a 30-day legal floor.
+FLOOR_30 = Policy.from_mapping(
+    {"retention": {"classes": {"usage": {"min_days": 30, "max_days": 180}}}}
+)
+
+
 def _store(tmp_path: Path) -> tuple[KeyRing, ChainStore]:
     ring = KeyRing.load(tmp_path / "privlog.keys", create=False)
     signer = Signer(ring.current.kid, ring.subkey(ring.current.kid, "checkpoint"))
@@ -132,20 +138,17 @@ def test_erasure_keeps_what_the_law_requires_and_says_why(
 ) -> None:
     user = f"user-{pronounceable(rng)}"
     _write(tmp_path, user, "someone", rng)
-    policy = Policy.from_mapping(
-        {"retention": {"classes": {"usage": {"min_days": 30, "max_days": 180}}}}
-    )
     ring, store = _store(tmp_path)
     try:
         now = dt.datetime.now(dt.UTC)
-        early = erase_subject(store, ring, user, policy=policy, now=now)
+        early = erase_subject(store, ring, user, policy=FLOOR_30, now=now)
         assert early.records == 0
         [refusal] = early.refused
         assert refusal["records"] == 4
         assert refusal["until"] == (now + dt.timedelta(days=30)).date().isoformat()
         assert "must be kept 30 days by law" in refusal["reason"]
         assert export_subject(store, ring, user).records == 4  # still there, still theirs
-        later = erase_subject(store, ring, user, policy=policy, now=now + dt.timedelta(days=31))
+        later = erase_subject(store, ring, user, policy=FLOOR_30, now=now + dt.timedelta(days=31))
         assert (later.records, later.refused) == (4, [])
         assert store.verify().ok
     finally:
@@ -226,13 +229,10 @@ def test_restriction_keeps_records_only_until_the_legal_floor(
 ) -> None:
     user = f"user-{pronounceable(rng)}"
     _write(tmp_path, user, "someone", rng)
-    policy = Policy.from_mapping(
-        {"retention": {"classes": {"usage": {"min_days": 30, "max_days": 180}}}}
-    )
     ring, store = _store(tmp_path)
     try:
         now = dt.datetime.now(dt.UTC)
-        request = restrict_subject(store, ring, user, policy=policy, now=now)
+        request = restrict_subject(store, ring, user, policy=FLOOR_30, now=now)
         assert request.records == 4
         rows = [r for r in _all_rows(store) if r["kind"] == "usage"]
         restricted = [r for r in rows if r["restricted_until"] is not None]

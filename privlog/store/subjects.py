@@ -75,6 +75,12 @@ def _matching(store: ChainStore, tokens: Sequence[str]) -> list[dict[str, Any]]:
         return [record_view(row) for row in conn.execute(query).mappings()]
 
 
+def _floor(policy: Policy, row: dict[str, Any]) -> tuple[str, dt.datetime]:
+    """A record's retention class and the end of its legal minimum."""
+    cls = policy.retention_class(str(row["retention_class"]))
+    return cls.name, dt.datetime.fromisoformat(str(row["ts"])) + dt.timedelta(days=cls.min_days)
+
+
 def _request_entry(request: SubjectRequest) -> dict[str, Any]:
     details = {k: v for k, v in request.as_dict().items() if k != "data"}
     return {
@@ -123,10 +129,9 @@ def erase_subject(
     seqs: list[int] = []
     kept: dict[tuple[str, str], int] = {}
     for row in _matching(store, _tokens(ring, user_id)):
-        cls = policy.retention_class(str(row["retention_class"]))
-        floor = dt.datetime.fromisoformat(str(row["ts"])) + dt.timedelta(days=cls.min_days)
+        name, floor = _floor(policy, row)
         if floor > moment:
-            key = (cls.name, floor.date().isoformat())
+            key = (name, floor.date().isoformat())
             kept[key] = kept.get(key, 0) + 1
         else:
             seqs.append(int(row["seq"]))
@@ -165,8 +170,7 @@ def restrict_subject(
     received = erasure.now_iso(moment)
     floors: dict[str, list[int]] = {}
     for row in _matching(store, _tokens(ring, user_id)):
-        cls = policy.retention_class(str(row["retention_class"]))
-        floor = dt.datetime.fromisoformat(str(row["ts"])) + dt.timedelta(days=cls.min_days)
+        _, floor = _floor(policy, row)
         floors.setdefault(erasure.now_iso(max(floor, moment)), []).append(int(row["seq"]))
     store.ensure_ready()
     with store.engine.begin() as conn:  # the change and the entry recording it, together
