@@ -282,10 +282,7 @@ def _trusted_keys(args: argparse.Namespace) -> dict[str, str] | None:
         if not key:
             raise PrivlogError("--public-key takes KID:HEX, as printed by `privlog keys public`")
         return {kid: key}
-    path = Settings.from_env().key_file
-    if not path.exists():
-        return None
-    return KeyRing.load(path, create=False).checkpoint_public_keys()
+    return KeyRing.trusted_keys(Settings.from_env().key_file)
 
 
 def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
@@ -334,8 +331,7 @@ def _store_for_cli(engine: Any) -> tuple[Any, Any]:
     from privlog.store.chainstore import ChainStore
 
     ring = KeyRing.load(Settings.from_env().key_file, create=False)
-    signer = Signer(ring.current.kid, ring.subkey(ring.current.kid, "checkpoint"))
-    return ring, ChainStore(engine, signer, auto_migrate=False)
+    return ring, ChainStore(engine, Signer.for_ring(ring), auto_migrate=False)
 
 
 def _cmd_subject(args: argparse.Namespace, out: TextIO) -> int:
@@ -409,16 +405,16 @@ def _cmd_purge(args: argparse.Namespace, out: TextIO) -> int:
     from privlog.store import erasure
     from privlog.store.chain import Signer
     from privlog.store.chainstore import ChainStore
+    from privlog.store.schema import now_iso
 
     settings = Settings.from_env()
     signer = None
     if settings.key_file.exists():
-        ring = KeyRing.load(settings.key_file, create=False)
-        signer = Signer(ring.current.kid, ring.subkey(ring.current.kid, "checkpoint"))
+        signer = Signer.for_ring(KeyRing.load(settings.key_file, create=False))
     with _engine(must_exist=True) as engine:
         store = ChainStore(engine, signer, auto_migrate=False)
         if args.dry_run:
-            before = erasure.now_iso()
+            before = now_iso()
             with engine.connect() as conn:
                 count = len(erasure.expired(conn, before, limit=10**9))
             out.write(f"would erase {count} expired records (expiry before {before})\n")

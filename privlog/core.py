@@ -298,8 +298,8 @@ class Privlog:
     def content_rules(self) -> ContentRules | None:
         """The ``[content]`` rule file in force (re-read when it changes), if configured."""
         content = self.settings.policy.content
-        if content.rules_file is None:
-            return None
+        if content.rules_file is None or self._content_rules is not None:
+            return self._content_rules  # no lock on the request path once it is built
         with self._writer_lock:
             if self._content_rules is None:
                 from privlog.safety import ContentRules
@@ -374,10 +374,7 @@ class Privlog:
         url = self.settings.database_url
 
         def store_factory() -> ChainStore:
-            ring = self.keyring
-            kid = ring.current.kid
-            signer = Signer(kid, ring.subkey(kid, "checkpoint"))
-            return ChainStore(make_engine(url), signer)
+            return ChainStore(make_engine(url), Signer.for_ring(self.keyring))
 
         return RecordWriter(
             store_factory,

@@ -169,6 +169,13 @@ class KeyRing:
         keys.update({k.kid: checkpoint_public_key(self.subkey(k.kid, "checkpoint")) for k in self})
         return keys
 
+    @classmethod
+    def trusted_keys(cls, path: str | os.PathLike[str]) -> dict[str, str] | None:
+        """The checkpoint public keys of the ring at ``path``, or ``None`` without one
+        (verification then falls back to the keys stored with the checkpoints)."""
+        path = Path(path)
+        return cls.load(path, create=False).checkpoint_public_keys() if path.exists() else None
+
     def retire(self, kid: str) -> RetiredKey:
         """Destroy ``kid``'s secret (keeping its checkpoint public key) and save the ring.
         The newest key cannot be retired: rotate first."""

@@ -55,7 +55,7 @@ FLOOR_30 = Policy.from_mapping(
 
 def _store(tmp_path: Path) -> tuple[KeyRing, ChainStore]:
     ring = KeyRing.load(tmp_path / "privlog.keys", create=False)
-    signer = Signer(ring.current.kid, ring.subkey(ring.current.kid, "checkpoint"))
+    signer = Signer.for_ring(ring)
     url = f"sqlite:///{tmp_path / 'privlog.db'}"
     return ring, ChainStore(make_engine(url), signer, auto_migrate=False)
 

@@ -72,9 +72,7 @@ class AuditService:
 def _trusted_keys(settings: Settings) -> dict[str, str] | None:
     from privlog.keys import KeyRing
 
-    if not settings.key_file.exists():
-        return None
-    return KeyRing.load(settings.key_file, create=False).checkpoint_public_keys()
+    return KeyRing.trusted_keys(settings.key_file)
 
 
 def _content_rules(settings: Settings) -> Any:

@@ -3,7 +3,6 @@ access log (written before any response leaves, or the response is withheld)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import re
@@ -15,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from privlog.audit.accesslog import AccessLog
+from privlog.store.schema import now_iso
 
 __all__ = [
     "AccessLogMiddleware",
@@ -208,7 +208,7 @@ class AccessLogMiddleware:
 def _entry(scope: Scope, state: dict[str, Any], method: str, start: Message) -> dict[str, Any]:
     principal = state.get(STATE_PRINCIPAL)
     return {
-        "ts": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
+        "ts": now_iso(),
         "token_id": getattr(principal, "token_id", None),
         "token_name": getattr(principal, "name", None),
         "tenant": getattr(principal, "tenant", None),

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from privlog.errors import ConfigError
-from privlog.store.schema import audit_tokens
+from privlog.store.schema import audit_tokens, now_iso
 
 __all__ = ["LISTED", "Principal", "authenticate", "create_token", "list_tokens", "revoke_token"]
 
@@ -40,10 +40,6 @@ class Principal:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _iso(moment: dt.datetime) -> str:
-    return moment.isoformat(timespec="microseconds")
 
 
 def _digest(secret: str) -> str:
@@ -93,9 +89,9 @@ def create_token(
                 name=name,
                 tenant=tenant,
                 secret_hash=_digest(secret),
-                created_at=_iso(created),
+                created_at=now_iso(created),
                 expires_at=(
-                    None if expires_days is None else _iso(created + dt.timedelta(expires_days))
+                    None if expires_days is None else now_iso(created + dt.timedelta(expires_days))
                 ),
             )
         )
@@ -119,7 +115,7 @@ def revoke_token(engine: Engine, name_or_id: str, *, now: dt.datetime | None = N
                 (audit_tokens.c.name == name_or_id) | (audit_tokens.c.id == name_or_id),
                 audit_tokens.c.revoked_at.is_(None),
             )
-            .values(revoked_at=_iso(now or _now()))
+            .values(revoked_at=now_iso(now or _now()))
         )
     if not result.rowcount:
         raise ConfigError(
@@ -143,6 +139,6 @@ def authenticate(
         return "unknown token"
     if row["revoked_at"] is not None:
         return "token revoked"
-    if row["expires_at"] is not None and row["expires_at"] <= _iso(now or _now()):
+    if row["expires_at"] is not None and row["expires_at"] <= now_iso(now or _now()):
         return "token expired"
     return Principal(token_id=row["id"], name=row["name"], tenant=row["tenant"])

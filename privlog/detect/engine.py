@@ -28,6 +28,7 @@ from typing import Any
 from privlog._version import __version__
 from privlog.detect.decode import STRUCTURED, Candidate, candidates
 from privlog.detect.findings import Finding
+from privlog.detect.names import refine_names
 from privlog.detect.settings import DetectionSettings
 from privlog.errors import ConfigError, ModelNotInstalled
 from privlog.text import Normalised, normalise
@@ -379,8 +380,6 @@ class PresidioDetector:
         )
         results += self._decoded(text)
         if "PERSON" in self._entities:
-            from privlog.detect.names import refine_names
-
             results = [
                 r for r in refine_names(text, results) if r.score >= self.settings.score_threshold
             ]

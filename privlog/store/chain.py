@@ -21,8 +21,8 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from privlog.keys import KeyRing, checkpoint_public_key
 from privlog.records import RECORD_FIELDS
 from privlog.store.schema import GENESIS_HASH
 
@@ -102,7 +102,13 @@ class Signer:
     def __init__(self, key_id: str, seed: bytes) -> None:
         self.key_id = key_id
         self._key = Ed25519PrivateKey.from_private_bytes(seed[:32])
-        self.public_key = self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+        self.public_key = checkpoint_public_key(seed)
+
+    @classmethod
+    def for_ring(cls, ring: KeyRing) -> Signer:
+        """The signer of the ring's newest key (the one that signs from now on)."""
+        kid = ring.current.kid
+        return cls(kid, ring.subkey(kid, "checkpoint"))
 
     def __repr__(self) -> str:
         return f"Signer(key_id={self.key_id!r}, public_key={self.public_key!r})"

@@ -14,13 +14,9 @@ from privlog.store import chain, erasure, reader
 from privlog.store.database import is_sqlite
 from privlog.store.migrate import current_revision, head_revision, migrate
 from privlog.store.reader import VerifyReport
-from privlog.store.schema import chain_head, checkpoints, records
+from privlog.store.schema import chain_head, checkpoints, now_iso, records
 
 __all__ = ["ChainStore", "VerifyReport", "now_iso"]
-
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
 class ChainStore:
@@ -100,7 +96,7 @@ class ChainStore:
         """Erase the payloads of ``seqs`` and chain an erasure entry naming them, in one
         transaction; return how many were erased (records already erased are skipped)."""
         self.ensure_ready()
-        when = erasure.now_iso(now)
+        when = now_iso(now)
         with self.engine.begin() as conn:
             # The head lock first: erasures and appends never interleave.
             conn.execute(
@@ -113,7 +109,7 @@ class ChainStore:
 
     def purge(self, now: dt.datetime | None = None) -> erasure.PurgeReport:
         """Erase every usage record whose expiry has passed (``now`` for tests)."""
-        before = erasure.now_iso(now)
+        before = now_iso(now)
         erased = entries = 0
         while True:
             with self.engine.connect() as conn:

@@ -14,7 +14,6 @@ stay in the table's pages until ``VACUUM`` (see the README).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -118,10 +117,6 @@ def expired(conn: Connection, before: str, limit: int = BATCH) -> list[int]:
         .limit(limit)
     )
     return [int(seq) for (seq,) in conn.execute(query)]
-
-
-def now_iso(now: dt.datetime | None = None) -> str:
-    return (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def wipe_sqlite_journal(engine: Engine) -> None:

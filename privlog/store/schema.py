@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -19,10 +21,17 @@ __all__ = [
     "chain_head",
     "checkpoints",
     "metadata",
+    "now_iso",
     "records",
 ]
 
 GENESIS_HASH = "0" * 64
+
+
+def now_iso(moment: dt.datetime | None = None) -> str:
+    """``moment`` (default: now) in the stored time format (see ``records`` below)."""
+    return (moment or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(timespec="microseconds")
+
 
 metadata = MetaData()
 

@@ -25,7 +25,7 @@ from privlog.keys import KeyRing
 from privlog.store import erasure
 from privlog.store.chainstore import ChainStore
 from privlog.store.reader import record_view
-from privlog.store.schema import records
+from privlog.store.schema import now_iso, records
 
 __all__ = ["SubjectRequest", "erase_subject", "export_subject", "restrict_subject"]
 
@@ -96,7 +96,7 @@ def export_subject(
 ) -> SubjectRequest:
     """Everything kept about ``user_id``, found under every live key version. The request
     itself is chained (without the id)."""
-    received = erasure.now_iso(now)
+    received = now_iso(now)
     rows = _matching(store, _tokens(ring, user_id))
     for row in rows:
         # Chain internals say nothing about the user; the token is theirs but opaque.
@@ -105,7 +105,7 @@ def export_subject(
         if isinstance(row.get("text"), str):
             row["text"] = json.loads(row["text"])  # the scrubbed fields, as the app sent them
     request = SubjectRequest(
-        secrets.token_hex(8), "export", received, erasure.now_iso(now), len(rows), rows
+        secrets.token_hex(8), "export", received, now_iso(now), len(rows), rows
     )
     store.append([_request_entry(request)])
     return request
@@ -125,7 +125,7 @@ def erase_subject(
     and why."""
     policy = policy or Policy()
     moment = now or dt.datetime.now(dt.UTC)
-    received = erasure.now_iso(moment)
+    received = now_iso(moment)
     seqs: list[int] = []
     kept: dict[tuple[str, str], int] = {}
     for row in _matching(store, _tokens(ring, user_id)):
@@ -146,7 +146,7 @@ def erase_subject(
         for (name, until), count in sorted(kept.items())
     ]
     request = SubjectRequest(
-        secrets.token_hex(8), "erase", received, erasure.now_iso(moment), erased, refused=refused
+        secrets.token_hex(8), "erase", received, now_iso(moment), erased, refused=refused
     )
     store.append([_request_entry(request)])
     if erased:
@@ -167,11 +167,11 @@ def restrict_subject(
     but the auditor's. The request is chained without the id."""
     policy = policy or Policy()
     moment = now or dt.datetime.now(dt.UTC)
-    received = erasure.now_iso(moment)
+    received = now_iso(moment)
     floors: dict[str, list[int]] = {}
     for row in _matching(store, _tokens(ring, user_id)):
         _, floor = _floor(policy, row)
-        floors.setdefault(erasure.now_iso(max(floor, moment)), []).append(int(row["seq"]))
+        floors.setdefault(now_iso(max(floor, moment)), []).append(int(row["seq"]))
     store.ensure_ready()
     with store.engine.begin() as conn:  # the change and the entry recording it, together
         count = 0
@@ -182,8 +182,6 @@ def restrict_subject(
                 .values(restricted_until=until)
             )
             count += int(result.rowcount)
-        request = SubjectRequest(
-            secrets.token_hex(8), "restrict", received, erasure.now_iso(moment), count
-        )
+        request = SubjectRequest(secrets.token_hex(8), "restrict", received, now_iso(moment), count)
         store.append_in(conn, [_request_entry(request)])
     return request
