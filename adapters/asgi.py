@@ -28,6 +28,7 @@ from privlog import inbound
 from privlog.body import BodyCollector
 from privlog.context import RequestContext, current_request
 from privlog.core import Privlog
+from privlog.replies import ReplyGuard
 
 __all__ = ["PrivlogMiddleware"]
 
@@ -86,6 +87,10 @@ class PrivlogMiddleware:
         return wrapped
 
 
+def _headers(message: Message) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in message.get("headers", [])}
+
+
 class _Exchange:
     """One request's state (never on the shared middleware instance)."""
 
@@ -101,6 +106,8 @@ class _Exchange:
         self.body = BodyCollector(http.max_inspect_bytes, self.headers.get("content-encoding"))
         self.status: int | None = None
         self.replay: list[Message] = []
+        self.guard: ReplyGuard | None = None
+        self.held: Message | None = None  # the response start, until the guard releases
         client = scope.get("client")
         self.ctx = RequestContext(
             route=scope.get("path", ""),
@@ -144,10 +151,15 @@ class _Exchange:
         if refused is None:
             return False
         self.status, body = refused
+        await self._send_error(self.status, body)
+        self._record("blocked")
+        return True
+
+    async def _send_error(self, status: int, body: bytes) -> None:
         await self.send(
             {
                 "type": "http.response.start",
-                "status": self.status,
+                "status": status,
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
@@ -156,8 +168,6 @@ class _Exchange:
             }
         )
         await self.send({"type": "http.response.body", "body": body})
-        self._record("blocked")
-        return True
 
     async def _receive(self) -> Message:
         if self.replay:
@@ -181,7 +191,63 @@ class _Exchange:
                     **message,
                     "headers": [*message.get("headers", []), *self._record_header()],
                 }
+            self.guard = None
+            with inbound.suppress_internal_errors("asgi reply guard"):
+                self.guard = inbound.reply_guard(self.mw.privlog, self.ctx, _headers(message))
+            if self.guard is not None:
+                self.held = message  # sent with the first bytes the guard lets through
+                return
+        elif message["type"] == "http.response.body" and self.guard is not None:
+            try:
+                await self._guarded_body(message)
+                return
+            except Exception as exc:
+                if self.guard.released or self.held is None:
+                    raise
+                # A fault in the guard itself before anything left: the reply goes out
+                # unchecked rather than not at all (logged and counted, like every
+                # internal error).
+                inbound.note_internal_error("asgi reply guard", exc)
+                self.guard = None
+                await self.send(self.held)
+                self.held = None
+        elif self.held is not None:
+            await self.send(self.held)
+            self.held = None
         await self.send(message)
+
+    async def _guarded_body(self, message: Message) -> None:
+        """Send what the content rules let through; replace a reply blocked before any of
+        it left with a 451, cut one blocked later. The app's later pieces are dropped."""
+        guard = self.guard
+        assert guard is not None
+        if guard.finished:
+            return
+        more = bool(message.get("more_body", False))
+        out = guard.feed(message.get("body", b""))
+        if not more:
+            out += guard.end()
+        if guard.blocked and self.held is not None:
+            self.held = None
+            self.status, body = guard.refusal()
+            await self._send_error(self.status, body)
+            return
+        last = not more or guard.blocked
+        if not out and not last:
+            return
+        if self.held is not None:
+            start, self.held = self.held, None
+            if not guard.whole:  # released in pieces, and a cut would change the length
+                start = {
+                    **start,
+                    "headers": [
+                        (k, v)
+                        for k, v in start.get("headers", [])
+                        if k.lower() != b"content-length"
+                    ],
+                }
+            await self.send(start)
+        await self.send({"type": "http.response.body", "body": out, "more_body": not last})
 
     def _record_header(self) -> list[tuple[bytes, bytes]]:
         return (

@@ -13,7 +13,7 @@ would return nothing after parsing the form itself.)
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 try:
@@ -26,6 +26,7 @@ from privlog.body import BodyCollector
 from privlog.config import Settings
 from privlog.context import RequestContext, current_request
 from privlog.core import Privlog
+from privlog.replies import ReplyGuard
 
 __all__ = ["PrivlogFlask"]
 
@@ -133,11 +134,67 @@ def _read(privlog: Privlog, ctx: RequestContext, cap: int) -> None:
 
 def _after_request(response: Response) -> Response:
     ctx: RequestContext | None = g.get("_privlog_ctx")
-    if ctx is not None:
-        g._privlog_status = response.status_code
-        if _state().privlog.settings.policy.http.record_header:
-            response.headers["X-Privlog-Record"] = ctx.record_id
+    if ctx is None:
+        return response
+    privlog = _state().privlog
+    guard: ReplyGuard | None = None
+    refused_here = g.get("_privlog_outcome") == "blocked"  # privlog's own 451/422
+    with inbound.suppress_internal_errors("flask reply guard"):
+        if not refused_here:
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            guard = inbound.reply_guard(privlog, ctx, headers)
+    if guard is not None:
+        response = _guarded(privlog, ctx, guard, response)
+    g._privlog_status = response.status_code
+    if privlog.settings.policy.http.record_header:
+        response.headers["X-Privlog-Record"] = ctx.record_id
     return response
+
+
+def _guarded(
+    privlog: Privlog, ctx: RequestContext, guard: ReplyGuard, response: Response
+) -> Response:
+    """Check the reply: a whole one is replaced by a 451 if blocked; a streamed one is
+    checked as the server sends it, cut if blocked, and recorded when it ends."""
+    if not response.is_streamed:
+        guard.feed(response.get_data())
+        guard.end()
+        if guard.blocked:
+            status, body = guard.refusal()
+            return Response(body, status=status, mimetype="application/json")
+        return response
+    guard.replaceable = False  # the status line is gone by the time a piece is judged
+    guard.whole = False
+    response.response = _stream(privlog, ctx, guard, response.response, response.status_code)
+    response.headers.pop("Content-Length", None)
+    g._privlog_deferred = True
+    return response
+
+
+def _stream(
+    privlog: Privlog,
+    ctx: RequestContext,
+    guard: ReplyGuard,
+    chunks: Iterable[bytes | str],
+    status: int,
+) -> Iterator[bytes]:
+    try:
+        for chunk in chunks:
+            out = guard.feed(chunk.encode() if isinstance(chunk, str) else chunk)
+            if out:
+                yield out
+            if guard.finished:
+                break
+        else:
+            out = guard.end()
+            if out:
+                yield out
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()  # a cut stops the app's generator: the model stops producing
+        with inbound.suppress_internal_errors("flask record"):
+            inbound.finish(privlog, ctx, status=status)
 
 
 def _teardown_request(exc: BaseException | None) -> None:
@@ -146,6 +203,16 @@ def _teardown_request(exc: BaseException | None) -> None:
         return
     if exc is not None:
         ctx.flags.add("aborted")
+    if g.pop("_privlog_deferred", False) and exc is None:
+        pass  # a streamed reply: recorded when its stream ends
+    else:
+        _finish(ctx, exc)
+    token = g.pop("_privlog_token", None)
+    if token is not None:
+        current_request.reset(token)
+
+
+def _finish(ctx: RequestContext, exc: BaseException | None) -> None:
     with inbound.suppress_internal_errors("flask record"):
         inbound.finish(
             _state().privlog,
@@ -153,6 +220,3 @@ def _teardown_request(exc: BaseException | None) -> None:
             status=g.get("_privlog_status", 500 if exc is not None else None),
             outcome=g.get("_privlog_outcome", "logged"),
         )
-    token = g.pop("_privlog_token", None)
-    if token is not None:
-        current_request.reset(token)

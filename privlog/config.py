@@ -42,7 +42,15 @@ _TOP_KEYS = {
     "retention",
     "content",
 }
-_CONTENT_KEYS = {"rules_file", "reload_seconds", "max_age_days"}
+_CONTENT_KEYS = {
+    "rules_file",
+    "reload_seconds",
+    "max_age_days",
+    "remediation_days",
+    "output_window",
+    "near_duplicate",
+    "near_duplicate_action",
+}
 _RETENTION_CLASS_KEYS = {"min_days", "max_days"}
 _HTTP_KEYS = {
     "max_inspect_bytes",
@@ -119,6 +127,15 @@ class ContentPolicy:
     rules_file: Path | None = None
     reload_seconds: float = 5.0
     max_age_days: int = 0
+    # A register entry's deadline for remediation, in days from its discovery.
+    remediation_days: int = 90
+    # Characters of a streamed reply held back before release, so a rule match that spans
+    # pieces is caught before any of it is sent (at least twice the longest keyword).
+    output_window: int = 64
+    # Estimated similarity (0-1) at which an output counts as a regenerated copy of a
+    # flagged one, and what then happens; 0 turns the check off.
+    near_duplicate: float = 0.6
+    near_duplicate_action: Literal["flag", "block"] = "block"
 
 
 @dataclass(frozen=True)
@@ -330,10 +347,26 @@ def _content(data: Mapping[str, Any], source: str) -> ContentPolicy:
     max_age = data.get("max_age_days", 0)
     if not isinstance(max_age, int) or isinstance(max_age, bool) or max_age < 0:
         raise ConfigError(f"{where} max_age_days must be 0 (never stale) or a number of days")
+    days = data.get("remediation_days", 90)
+    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+        raise ConfigError(f"{where} remediation_days must be a whole number of days, at least 1")
+    window = data.get("output_window", 64)
+    if not isinstance(window, int) or isinstance(window, bool) or not 0 <= window <= 65_536:
+        raise ConfigError(f"{where} output_window must be 0-65536 characters")
+    near = data.get("near_duplicate", 0.6)
+    if not isinstance(near, int | float) or isinstance(near, bool) or not 0 <= near <= 1:
+        raise ConfigError(f"{where} near_duplicate must be a similarity from 0 (off) to 1")
+    near_action = data.get("near_duplicate_action", "block")
+    if near_action not in ("flag", "block"):
+        raise ConfigError(f'{where} near_duplicate_action must be "flag" or "block"')
     return ContentPolicy(
         rules_file=Path(rules_file) if rules_file else None,
         reload_seconds=max(0.0, float(reload_seconds)),
         max_age_days=max_age,
+        remediation_days=days,
+        output_window=window,
+        near_duplicate=float(near),
+        near_duplicate_action=near_action,
     )
 
 

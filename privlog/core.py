@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
 import os
 import signal
 import threading
+import time
 import uuid
 import weakref
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -24,8 +26,12 @@ from privlog.records import Outcome, UsageRecord, truncate_ip
 from privlog.transform import Replacement, Scope, Scrubbed, Transformer
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from privlog.egress import EgressGuard
+    from privlog.flagged import Evidence, FlaggedIndex
     from privlog.safety import ContentDecision, ContentRules, Direction
+    from privlog.store.chainstore import ChainStore
     from privlog.store.writer import RecordWriter
 
 __all__ = ["PendingInput", "Privlog", "Receipt", "Scrubbing"]
@@ -58,6 +64,15 @@ class PendingInput:
     record: UsageRecord
     raw: dict[str, str] = dataclasses.field(repr=False)
     size: int
+
+
+@dataclass(slots=True)
+class WithEvidence:
+    """A queued record and the flagged content its request produced (raw, in memory only,
+    until the writer turns it into register entries)."""
+
+    item: UsageRecord | PendingInput
+    evidence: tuple[Evidence, ...] = dataclasses.field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +122,8 @@ class Privlog:
         self._pending_lock = threading.Lock()
         self._guard: EgressGuard | None = None
         self._content_rules: ContentRules | None = None
+        self._flagged_index: FlaggedIndex | None = None
+        self._index_refreshed = float("-inf")
         _remember(self)
 
     @classmethod
@@ -182,6 +199,8 @@ class Privlog:
         defer: bool = False,
         egress: tuple[Mapping[str, Any], ...] = (),
         content: ContentDecision | None = None,
+        output: ContentDecision | None = None,
+        evidence: Sequence[Evidence] = (),
     ) -> Receipt:
         """Scrub a request's user-input ``fields`` and queue its usage record.
 
@@ -194,13 +213,16 @@ class Privlog:
         written; the receipt then carries no scrubbed fields. Past ``max_pending_chars`` of
         waiting raw text, detection runs inline instead. ``scrubbed`` passes the result of
         an earlier :meth:`scrub_fields` for the same fields (the egress guard or a blocking
-        policy already needed it).
+        policy already needed it). ``content`` and ``output`` are the content-rule
+        decisions on the input and the reply; ``evidence`` the matched content for the
+        flagged-content register.
         """
         raw = {k: v if isinstance(v, str) else "" for k, v in fields.items()}
         size = sum(len(t) for t in raw.values())
-        decided = _content_entry(content)
-        if content is not None and content.action != "allow":
-            flags = {*flags, f"content_{'blocked' if content.action == 'block' else 'flagged'}"}
+        decided = _content_entry(content, output)
+        if decided is not None and decided["action"] != "allow":
+            flags = {*flags, f"content_{'blocked' if decided['action'] == 'block' else 'flagged'}"}
+        self._index_outputs(evidence)
         if scrubbed is None and defer and self._reserve_pending(size):
             record = self._record(
                 route=route, size=size, counts={}, text=None, outcome=outcome, flags=set(flags),
@@ -209,7 +231,7 @@ class Privlog:
                 content=decided,
             )  # fmt: skip
             pending = PendingInput(record, raw, size)
-            queued = self._get_writer().submit(pending)
+            queued = self._get_writer().submit(_with(pending, evidence))
             if not queued:
                 self._release_pending(size)
             return Receipt(None, {}, record.flags, queued, None, record.record_id)
@@ -220,7 +242,7 @@ class Privlog:
             status=status, service=service, subject=subject, session=session,
             client_ip=client_ip, record_id=record_id, egress=egress, content=decided,
         )  # fmt: skip
-        queued = self._get_writer().submit(record)
+        queued = self._get_writer().submit(_with(record, evidence))
         return Receipt(
             result.fields, result.replacements, record.flags, queued, result.scope, record.record_id
         )
@@ -311,6 +333,58 @@ class Privlog:
                 )
             return self._content_rules
 
+    @property
+    def flagged_index(self) -> FlaggedIndex:
+        """Signatures of flagged outputs, for catching them when they are generated again."""
+        index = self._flagged_index
+        if index is not None:
+            return index
+        with self._writer_lock:
+            if self._flagged_index is None:
+                from privlog.flagged import FlaggedIndex
+
+                self._flagged_index = FlaggedIndex(self._get_keyring)
+            return self._flagged_index
+
+    def _index_outputs(self, evidence: Sequence[Evidence]) -> None:
+        """Flagged outputs count at once in this process (others learn of them when their
+        writer refreshes the index from the register)."""
+        for item in evidence:
+            if item.signature is not None and item.key_id and item.entry_ids:
+                first = item.decision.hits[0]
+                self.flagged_index.add(
+                    item.entry_ids[0], first.category, item.signature, item.key_id
+                )
+
+    def flagged(self, **conditions: Any) -> list[dict[str, Any]]:
+        """Entries of the flagged-content register, newest first (up to ``limit``, default
+        100); keyword conditions as :class:`privlog.store.register.FlaggedFilter`."""
+        from privlog.store import register
+
+        limit = int(conditions.pop("limit", 100))
+        with self._store_engine() as engine, engine.connect() as conn:
+            rows, _ = register.entry_page(conn, register.FlaggedFilter(**conditions), limit=limit)
+        return rows
+
+    def remediate(self, entry_id: str, note: str) -> dict[str, Any]:
+        """Mark a register entry remediated, saying what was done; return the entry."""
+        from privlog.store import register
+
+        with self._store_engine() as engine:
+            return register.remediate(engine, entry_id, note)
+
+    @contextlib.contextmanager
+    def _store_engine(self) -> Iterator[Engine]:
+        from privlog.store.chainstore import ChainStore
+        from privlog.store.database import make_engine
+
+        engine = make_engine(self.settings.database_url)
+        try:
+            ChainStore(engine).ensure_ready()
+            yield engine
+        finally:
+            engine.dispose()
+
     def check_content(self, text: str, direction: Direction = "input") -> ContentDecision:
         """Which content rules ``text`` (user input or model output) matches and whether to
         flag or block it; "allow" with no rule set configured."""
@@ -379,7 +453,8 @@ class Privlog:
         return RecordWriter(
             store_factory,
             self._prepare,
-            WriterSettings(
+            tick=self._refresh_index,
+            settings=WriterSettings(
                 queue_size=store_policy.queue_size,
                 batch_size=store_policy.batch_size,
                 batch_interval=store_policy.batch_interval,
@@ -387,11 +462,28 @@ class Privlog:
             ),
         )
 
-    def _prepare(self, batch: Sequence[UsageRecord | PendingInput]) -> list[Mapping[str, Any]]:
+    def _refresh_index(self, store: ChainStore) -> None:
+        """Runs on the writer thread: learn of outputs other processes flagged."""
+        content = self.settings.policy.content
+        if content.rules_file is None or content.near_duplicate <= 0:
+            return
+        now = time.monotonic()
+        if now - self._index_refreshed < max(content.reload_seconds, 1.0):
+            return
+        self._index_refreshed = now
+        store.ensure_ready()
+        with store.engine.connect() as conn:
+            self.flagged_index.refresh(conn)
+
+    def _prepare(
+        self, batch: Sequence[UsageRecord | PendingInput | WithEvidence]
+    ) -> list[Mapping[str, Any]]:
         """Runs on the writer thread: scrub deferred inputs, re-scan scrubbed text at the
-        store boundary, and turn each record into its stored columns."""
+        store boundary, and turn each record into its stored columns (and flagged content
+        into register entries)."""
+        items = [b.item if isinstance(b, WithEvidence) else b for b in batch]
         records: list[UsageRecord] = []
-        for item in batch:
+        for item in items:
             if isinstance(item, PendingInput):
                 records.append(self._scrub_pending(item))
             else:
@@ -399,7 +491,7 @@ class Privlog:
         flat: list[tuple[int, str, str]] = [
             (i, name, text)
             for i, record in enumerate(records)
-            if record.text is not None and not isinstance(batch[i], PendingInput)
+            if record.text is not None and not isinstance(items[i], PendingInput)
             for name, text in record.text.items()
         ]
         rescanned = self.pipeline.rescan_many([text for _, _, text in flat]) if flat else []
@@ -414,7 +506,28 @@ class Privlog:
             if i in texts:
                 final = dataclasses.replace(record, text=texts[i], rescan_hits=hits[i])
             payloads.append({"kind": "usage", **final.payload()})
+        for i, entry in enumerate(batch):
+            if isinstance(entry, WithEvidence):
+                payloads += self._register_rows(entry.evidence, records[i])
         return payloads
+
+    def _register_rows(
+        self, evidence: Sequence[Evidence], record: UsageRecord
+    ) -> list[dict[str, Any]]:
+        from privlog.flagged import register_rows
+
+        rows: list[dict[str, Any]] = []
+        for item in evidence:
+            rows += register_rows(
+                item,
+                keyring=self.keyring,
+                scrub=lambda text: self.pipeline.scrub(text).text,
+                remediation_days=self.settings.policy.content.remediation_days,
+                record_id=record.record_id,
+                tenant=record.tenant,
+            )
+            item.text = ""  # the raw text goes as soon as it is fingerprinted
+        return rows
 
     def _scrub_pending(self, item: PendingInput) -> UsageRecord:
         try:
@@ -431,16 +544,40 @@ class Privlog:
         )
 
 
-def _content_entry(decision: ContentDecision | None) -> dict[str, Any] | None:
-    """What a record keeps of a content decision: never the matched text."""
-    if decision is None or decision.ruleset_version is None:
-        return None
+def _with(
+    item: UsageRecord | PendingInput, evidence: Sequence[Evidence]
+) -> UsageRecord | PendingInput | WithEvidence:
+    return WithEvidence(item, tuple(evidence)) if evidence else item
+
+
+def _decision_entry(decision: ContentDecision) -> dict[str, Any]:
     return {
         "action": decision.action,
         "rules": [h.rule_id for h in decision.hits],
         "categories": decision.categories,
         "ruleset_version": decision.ruleset_version,
     }
+
+
+_SEVERITY = {"allow": 0, "flag": 1, "block": 2}
+
+
+def _content_entry(
+    content: ContentDecision | None, output: ContentDecision | None = None
+) -> dict[str, Any] | None:
+    """What a record keeps of the content decisions: the input's at the top level (as
+    before replies were checked), the reply's under ``output``; never the matched text.
+    ``action`` is the stricter of the two."""
+    decided = [d for d in (content, output) if d is not None and d.ruleset_version is not None]
+    if not decided:
+        return None
+    entry = _decision_entry(content) if content in decided and content else {}
+    if output is not None and output in decided:
+        entry["output"] = _decision_entry(output)
+        entry.setdefault("ruleset_version", output.ruleset_version)
+        worst = max((entry.get("action", "allow"), output.action), key=_SEVERITY.__getitem__)
+        entry["action"] = worst
+    return entry
 
 
 def _token(ring: KeyRing, purpose: str, value: str | None) -> str | None:

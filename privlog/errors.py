@@ -10,6 +10,7 @@ __all__ = [
     "KeyFileError",
     "ModelNotInstalled",
     "PrivlogError",
+    "RegisterError",
     "StoreError",
 ]
 
@@ -57,3 +58,7 @@ class EgressBlocked(PrivlogError):
 
 class AuditSetupError(PrivlogError):
     """The auditor API cannot start safely (for example, its connection could write)."""
+
+
+class RegisterError(PrivlogError):
+    """A flagged-content register operation cannot be done (unknown entry, no note...)."""

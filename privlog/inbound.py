@@ -16,7 +16,9 @@ from privlog.body import BodyCollector
 from privlog.context import RequestContext
 from privlog.core import Privlog, Scrubbing
 from privlog.extract import extract
+from privlog.flagged import Evidence
 from privlog.records import Outcome
+from privlog.replies import ReplyGuard, content_refusal
 
 __all__ = [
     "block_message",
@@ -26,8 +28,11 @@ __all__ = [
     "expects_body",
     "finish",
     "internal_errors",
+    "note_internal_error",
     "read_fields",
     "refusal",
+    "reply_done",
+    "reply_guard",
     "suppress_internal_errors",
 ]
 
@@ -62,11 +67,14 @@ def suppress_internal_errors(where: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        with _errors_lock:
-            _errors[0] += 1
-        log.error(
-            "privlog: internal error in %s (%s); the request goes on", where, type(exc).__name__
-        )
+        note_internal_error(where, exc)
+
+
+def note_internal_error(where: str, exc: BaseException) -> None:
+    """Count and log (by type only) an internal error the caller recovers from."""
+    with _errors_lock:
+        _errors[0] += 1
+    log.error("privlog: internal error in %s (%s); the request goes on", where, type(exc).__name__)
 
 
 def expects_body(headers: Mapping[str, str]) -> bool:
@@ -114,10 +122,13 @@ def refusal(privlog: Privlog, ctx: RequestContext) -> tuple[int, bytes] | None:
     content rules first (451), then the personal-data blocking policy (422). A content
     decision to flag lets the request through and is kept for its record."""
     if privlog.settings.policy.content.rules_file is not None:
-        decision = privlog.check_content("\n".join((ctx.fields or {}).values()), "input")
+        text = "\n".join((ctx.fields or {}).values())
+        decision = privlog.check_content(text, "input")
         ctx.content = decision
+        if decision.action != "allow":
+            ctx.evidence.append(Evidence("input", decision, text))
         if decision.action == "block":
-            return 451, _content_message(decision.categories, decision.ruleset_version)
+            return 451, content_refusal(decision, "request")
     if privlog.settings.policy.http.block_on:
         types = blocked_types(privlog, ctx)
         if types:
@@ -125,19 +136,26 @@ def refusal(privlog: Privlog, ctx: RequestContext) -> tuple[int, bytes] | None:
     return None
 
 
-def _content_message(categories: list[str], version: str | None) -> bytes:
-    """The 451 body: which categories of the content rules, never the text."""
-    return json.dumps(
-        {
-            "error": {
-                "type": "content_refused",
-                "message": "This request was refused under the service's content rules "
-                f"({', '.join(categories)}).",
-                "categories": categories,
-                "ruleset_version": version,
-            }
-        }
-    ).encode()
+def reply_guard(
+    privlog: Privlog, ctx: RequestContext, headers: Mapping[str, str]
+) -> ReplyGuard | None:
+    """A content-rule guard for the reply about to be sent, or None (no rules, or a reply
+    privlog cannot read)."""
+    guard = ReplyGuard.for_reply(privlog, ctx, headers)
+    if guard is not None:
+        ctx.output = guard
+    return guard
+
+
+def reply_done(ctx: RequestContext) -> None:
+    """The reply is over (sent, cut or abandoned): keep its decision and evidence."""
+    guard = ctx.output
+    if isinstance(guard, ReplyGuard):
+        guard.close()
+        ctx.output = guard.decision
+        evidence = guard.evidence()
+        if evidence is not None:
+            ctx.evidence.append(evidence)
 
 
 def ensure_scrubbed(privlog: Privlog, ctx: RequestContext) -> Scrubbing:
@@ -177,6 +195,7 @@ def finish(
     if ctx.logged:
         return
     ctx.logged = True
+    reply_done(ctx)
     privlog.log_input(
         ctx.fields or {},
         route=ctx.route,
@@ -193,5 +212,8 @@ def finish(
         defer=ctx.scrubbing is None,
         egress=tuple(ctx.egress),
         content=ctx.content,
+        output=ctx.output,
+        evidence=tuple(ctx.evidence),
     )
+    ctx.evidence = []
     ctx.fields = None  # the raw text now lives only in the writer's queue, if at all

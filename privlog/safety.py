@@ -68,6 +68,9 @@ class Hit:
     rule_id: str
     category: str
     action: Action
+    # Where the first match lies in the normalised text (for a scrubbed excerpt in the
+    # register), not the text itself.
+    span: tuple[int, int] = field(default=(0, 0), compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,11 +144,16 @@ class RuleSet:
         for index, rule in enumerate(self.rules):
             for keyword in rule.keywords:
                 folded = _fold(keyword)
-                owners = automaton.get(folded, ())
-                automaton.add_word(folded, (*owners, index))
+                _, owners = automaton.get(folded, (0, ()))
+                automaton.add_word(folded, (len(folded), (*owners, index)))
         if len(automaton):
             automaton.make_automaton()
             self._automaton = automaton
+
+    @property
+    def longest_keyword(self) -> int:
+        """Characters in the longest keyword (a stream must hold back at least this)."""
+        return max((len(k) for r in self.rules for k in r.keywords), default=0)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], source: str = "<memory>") -> RuleSet:
@@ -177,17 +185,21 @@ class RuleSet:
 
     def check(self, text: str, direction: Direction) -> ContentDecision:
         """Which rules ``text`` (user input or model output) matches, and what to do."""
-        folded = _fold(text)
-        matched: set[int] = set()
-        if self._automaton is not None and folded:
-            for _, owners in self._automaton.iter(folded):
-                matched.update(owners)
         norm = normalise(text).text
+        folded = norm.casefold()
+        matched: dict[int, tuple[int, int]] = {}
+        if self._automaton is not None and folded:
+            for end, (length, owners) in self._automaton.iter(folded):
+                for index in owners:
+                    matched.setdefault(index, (end + 1 - length, end + 1))
         for index, rule in enumerate(self.rules):
-            if index not in matched and any(p.search(norm) for p in rule.patterns):
-                matched.add(index)
+            if index not in matched:
+                for pattern in rule.patterns:
+                    if found := pattern.search(norm):
+                        matched[index] = found.span()
+                        break
         hits = tuple(
-            Hit(r.rule_id, r.category, r.action)
+            Hit(r.rule_id, r.category, r.action, matched[i])
             for i, r in enumerate(self.rules)
             if i in matched and direction in r.applies_to
         )

@@ -49,6 +49,7 @@ _KEYS = {
     "privlog_checkpoints": "seq",
     "privlog_audit_tokens": "id",
     "privlog_access_log": "seq",
+    "privlog_flagged": "id",
     VERSION_TABLE: "version_num",
 }
 

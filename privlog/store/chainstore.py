@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from privlog.errors import StoreError
-from privlog.store import chain, erasure, reader
+from privlog.store import chain, erasure, reader, register
 from privlog.store.database import is_sqlite
 from privlog.store.migrate import current_revision, head_revision, migrate
 from privlog.store.reader import VerifyReport
@@ -75,13 +75,16 @@ class ChainStore:
 
     def append_in(self, conn: Connection, payloads: Sequence[Mapping[str, Any]]) -> int:
         """:meth:`append` inside the caller's transaction (so that a change and the entry
-        recording it commit together)."""
+        recording it commit together). Flagged-content register entries in ``payloads``
+        (kind ``flagged``) go to the register in the same transaction, not the chain."""
         head = conn.execute(
             select(chain_head.c.seq, chain_head.c.entry_hash)
             .where(chain_head.c.id == 1)
             .with_for_update()
         ).one()
-        rows, seq, prev = chain.link(payloads, int(head.seq), str(head.entry_hash))
+        register.insert_in(conn, [p for p in payloads if p.get("kind") == register.REGISTER_KIND])
+        chained = [p for p in payloads if p.get("kind") != register.REGISTER_KIND]
+        rows, seq, prev = chain.link(chained, int(head.seq), str(head.entry_hash))
         if rows:
             conn.execute(insert(records), rows)
             conn.execute(

@@ -18,6 +18,7 @@ _TABLES = (
     "privlog_alembic_version",
     "privlog_audit_tokens",
     "privlog_access_log",
+    "privlog_flagged",
 )
 
 
@@ -51,12 +52,16 @@ def grant_auditor(engine: Engine, role: str) -> None:
 
 def grant_writer(engine: Engine, role: str) -> None:
     """Create (if needed) ``role`` with what the record writer needs: INSERT on records and
-    checkpoints, SELECT/UPDATE on the chain head, SELECT on checkpoints and the version."""
+    checkpoints, SELECT/UPDATE on the chain head, SELECT on checkpoints and the version,
+    SELECT/INSERT on the flagged-content register."""
     _check(engine, role)
     _ensure_role(engine, role)
     with engine.begin() as conn:
         conn.exec_driver_sql(f'GRANT INSERT ON privlog_records, privlog_checkpoints TO "{role}"')
         conn.exec_driver_sql(f'GRANT SELECT, UPDATE ON privlog_chain_head TO "{role}"')
+        # The flagged-content register: new entries, and reading signatures back so that
+        # every process blocks outputs another process flagged.
+        conn.exec_driver_sql(f'GRANT SELECT, INSERT ON privlog_flagged TO "{role}"')
         conn.exec_driver_sql(
             f'GRANT SELECT ON privlog_checkpoints, privlog_alembic_version TO "{role}"'
         )

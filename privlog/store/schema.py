@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import (
     BigInteger,
     Column,
+    Float,
     Integer,
     MetaData,
     String,
@@ -20,6 +21,7 @@ __all__ = [
     "audit_tokens",
     "chain_head",
     "checkpoints",
+    "flagged",
     "metadata",
     "now_iso",
     "records",
@@ -128,4 +130,32 @@ access_log = Table(
     Column("rows", Integer),
     Column("prev_hash", String(64), nullable=False),
     Column("entry_hash", String(64), nullable=False),
+)
+
+# The flagged-content register: one entry per content rule that matched (or per flagged
+# output regenerated), kept for review and remediation. Never the matched text: a keyed
+# fingerprint, a keyed MinHash signature (outputs) and an excerpt scrubbed of personal data.
+flagged = Table(
+    "privlog_flagged",
+    metadata,
+    Column("id", String(32), primary_key=True, autoincrement=False),
+    Column("discovered_at", String(32), nullable=False, index=True),
+    Column("tenant", String(128), index=True),
+    Column("direction", String(8), nullable=False),
+    Column("category", String(128), nullable=False, index=True),
+    Column("rule_id", String(64), nullable=False),
+    Column("ruleset_version", String(64)),
+    Column("action", String(8), nullable=False),
+    Column("record_id", String(32), index=True),
+    Column("key_id", String(32), nullable=False),
+    Column("fingerprint", String(64), nullable=False, index=True),
+    Column("signature", Text),
+    Column("shingles", Integer),
+    Column("excerpt", Text),
+    Column("related_to", String(32), index=True),
+    Column("similarity", Float),
+    Column("remediation_due", String(32), nullable=False, index=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("remediated_at", String(32)),
+    Column("remediation_note", Text),
 )

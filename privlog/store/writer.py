@@ -52,8 +52,13 @@ class RecordWriter:
         store_factory: Callable[[], ChainStore],
         prepare: Prepare,
         settings: WriterSettings | None = None,
+        *,
+        tick: Callable[[ChainStore], None] | None = None,
     ) -> None:
         self.settings = settings or WriterSettings()
+        # Runs on the writer thread after each batch or idle wait, with the open store
+        # (the flagged-content index refreshes itself here); failures are counted.
+        self._tick = tick
         self._store_factory = store_factory
         self._prepare = prepare
         # Items are records, or records whose raw fields still await scrubbing (deferred
@@ -205,6 +210,11 @@ class RecordWriter:
                 if interval > 0 and now - last_purge >= interval:
                     last_purge = now
                     store = self._purge(store)
+                if self._tick is not None and store is not None:
+                    try:
+                        self._tick(store)
+                    except Exception as exc:  # counted and logged by type only
+                        self._note_failure(exc)
         finally:
             if store is not None:
                 store.close()

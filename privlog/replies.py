@@ -1,0 +1,382 @@
+"""Content rules on the reply: plain replies checked whole, streams checked as they go.
+
+A :class:`ReplyGuard` sees the reply's bytes before the client does. A plain reply (a JSON
+body, or any body whose length is declared and within ``max_inspect_bytes``) is held
+until complete and checked whole: if a rule blocks it, the client gets a 451 instead and
+none of the reply. A stream (server-sent events, NDJSON, chunked text) is released piece
+by piece, but the newest ``output_window`` characters are always held back, so a match
+that spans pieces is found before any part of it leaves; a block cuts the stream there
+(an SSE stream ends with a ``privlog.blocked`` event, NDJSON with an error line).
+
+Text is taken from what a model's reply carries: the data of each SSE event and each
+NDJSON line, and from JSON the strings under content keys (``content``, ``text``,
+``delta``...), falling back to every string. Replies in other media types (images,
+archives) and compressed replies are not inspected.
+
+The guard also signs the reply as it grows (:mod:`privlog.similarity`) and compares it
+with the flagged outputs in the register: a regenerated copy is flagged or blocked like a
+rule match and linked to the entry it copies.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from privlog.context import RequestContext
+from privlog.flagged import NEAR_DUPLICATE_RULE, SNIPPET_CONTEXT, Evidence, NearCopy, snippet
+from privlog.safety import ContentDecision, Hit, RuleSet
+from privlog.similarity import RunningSignature
+
+if TYPE_CHECKING:
+    from privlog.core import Privlog
+
+__all__ = ["ReplyGuard", "content_refusal", "reply_kind"]
+
+Kind = Literal["sse", "ndjson", "json", "text"]
+_CONTENT_KEYS = frozenset(
+    {
+        "content",
+        "text",
+        "delta",
+        "response",
+        "output_text",
+        "completion",
+        "answer",
+        "message",
+        "reasoning_content",
+        "token",
+    }
+)
+_SSE_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
+_KEEP_TEXT = 100_000  # characters kept for the register's fingerprint
+
+
+def reply_kind(content_type: str | None) -> Kind | None:
+    """How to read a reply of this media type, or None to leave it alone."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media == "text/event-stream":
+        return "sse"
+    if media in ("application/x-ndjson", "application/jsonl", "application/jsonlines"):
+        return "ndjson"
+    if media == "application/json" or media.endswith("+json"):
+        return "json"
+    if media.startswith("text/") or media in ("", "application/xml", "application/xhtml+xml"):
+        return "text"
+    return None
+
+
+def json_text(value: Any, *, joiner: str = "") -> str:
+    """The strings under content keys, in order; every string if there are none."""
+    found: list[str] = []
+    _content_strings(value, found, under_content=False)
+    if found:
+        return joiner.join(found)
+    every: list[str] = []
+    _content_strings(value, every, under_content=True)
+    return " ".join(every)
+
+
+def _content_strings(value: Any, out: list[str], *, under_content: bool) -> None:
+    if isinstance(value, str):
+        if under_content:
+            out.append(value)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _content_strings(item, out, under_content=under_content or key in _CONTENT_KEYS)
+    elif isinstance(value, list):
+        for item in value:
+            _content_strings(item, out, under_content=under_content)
+
+
+def _sse_text(event: bytes) -> str:
+    data = [
+        line[5:].removeprefix(" ")
+        for line in event.decode("utf-8", "replace").splitlines()
+        if line.startswith("data:")
+    ]
+    payload = "\n".join(data)
+    if not payload or payload.strip() == "[DONE]":
+        return ""
+    return _maybe_json(payload)
+
+
+def _maybe_json(payload: str) -> str:
+    stripped = payload.strip()
+    if stripped[:1] in ("{", "["):
+        try:
+            return json_text(json.loads(stripped))
+        except ValueError:
+            pass
+    return payload
+
+
+def content_refusal(decision: ContentDecision, what: str = "reply") -> bytes:
+    """The error body for a refused request or reply: the categories, never the text."""
+    return json.dumps(
+        {
+            "error": {
+                "type": "content_refused",
+                "message": f"This {what} was refused under the service's content rules "
+                f"({', '.join(decision.categories)}).",
+                "categories": decision.categories,
+                "ruleset_version": decision.ruleset_version,
+            }
+        }
+    ).encode()
+
+
+@dataclass(slots=True)
+class _Piece:
+    raw: bytes
+    start: int  # where this piece's text begins in the reply's text
+    end: int
+
+
+class ReplyGuard:
+    """One reply's check. Feed it the body as the app sends it; send what it returns."""
+
+    def __init__(self, privlog: Privlog, ctx: RequestContext, kind: Kind, *, whole: bool) -> None:
+        rules = privlog.content_rules
+        if rules is None:
+            raise ValueError("a reply guard needs content rules")
+        policy = privlog.settings.policy
+        self.kind = kind
+        self.whole = whole
+        self._ctx = ctx
+        self._ruleset: RuleSet = rules.ruleset  # one version for the whole reply
+        self._max_whole = policy.http.max_inspect_bytes
+        self._hold = max(policy.content.output_window, 2 * self._ruleset.longest_keyword)
+        self._threshold = policy.content.near_duplicate
+        self._near_action: Literal["flag", "block"] = policy.content.near_duplicate_action
+        self._index = privlog.flagged_index if self._threshold > 0 else None
+        self._signing: dict[str, RunningSignature] = (
+            {kid: self._index.hasher(kid).running() for kid in self._index.kids()}
+            if self._index is not None
+            else {}
+        )
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._buffer = bytearray()
+        self._pending: list[_Piece] = []
+        self._text = ""  # the reply's text from offset self._base on
+        self._base = 0
+        self._length = 0
+        self._checked = 0
+        self._signed = 0
+        self._kept: list[str] = []  # the first _KEEP_TEXT characters, for the fingerprint
+        self._kept_chars = 0
+        self._hits: dict[str, Hit] = {}
+        self._snippets: dict[str, str] = {}
+        self._near: NearCopy | None = None
+        self.blocked = False
+        self.released = False
+        self.finished = False
+        # Whether a reply blocked before any of it left can still be swapped for a 451
+        # (not once a server has sent the status line: then the stream is cut instead).
+        self.replaceable = True
+
+    @classmethod
+    def for_reply(
+        cls, privlog: Privlog, ctx: RequestContext, headers: Mapping[str, str]
+    ) -> ReplyGuard | None:
+        """A guard for a reply with these (lower-cased) headers, or None when no content
+        rules are configured or the reply is not text privlog can read."""
+        if privlog.settings.policy.content.rules_file is None:
+            return None
+        if headers.get("content-encoding", "identity").strip().lower() != "identity":
+            return None
+        kind = reply_kind(headers.get("content-type"))
+        if kind is None:
+            return None
+        length = headers.get("content-length", "")
+        declared = (
+            length.isdigit() and int(length) <= privlog.settings.policy.http.max_inspect_bytes
+        )
+        return cls(privlog, ctx, kind, whole=kind == "json" or declared)
+
+    # --- feeding -------------------------------------------------------------------------
+
+    def feed(self, chunk: bytes) -> bytes:
+        """Take the next piece of the body; return the bytes that may be sent now."""
+        if self.finished:
+            return b""
+        if self.whole:
+            self._buffer += chunk
+            if len(self._buffer) > self._max_whole:
+                self._stream_instead()
+                return self._step(final=False)
+            return b""
+        self._split(chunk, final=False)
+        return self._step(final=False)
+
+    def end(self) -> bytes:
+        """The body is complete: return the rest (or, after a block, the stream's end)."""
+        if self.finished:
+            return b""
+        if self.whole:
+            body = bytes(self._buffer)
+            self._buffer.clear()
+            if self.kind == "json":
+                try:
+                    text = json_text(json.loads(body), joiner="\n")
+                except ValueError:
+                    text = body.decode("utf-8", "replace")
+            else:
+                text = body.decode("utf-8", "replace")
+            self._add(body, text)
+        else:
+            self._split(b"", final=True)
+        out = self._step(final=True)
+        self.finished = True
+        return out
+
+    def close(self) -> None:
+        """The app stopped sending (an error, a disconnect): keep what was found."""
+        self.finished = True
+
+    def _stream_instead(self) -> None:
+        """A body without a declared length outgrew the cap: read it as a text stream."""
+        self.whole = False
+        self.kind = "text"
+        body = bytes(self._buffer)
+        self._buffer.clear()
+        self._split(body, final=False)
+
+    def _split(self, chunk: bytes, *, final: bool) -> None:
+        if self.kind == "text":
+            self._add(chunk, self._decoder.decode(chunk, final))
+            return
+        self._buffer += chunk
+        while True:
+            if self.kind == "sse":
+                found = _SSE_END.search(self._buffer)
+                if found is None:
+                    break
+                raw = bytes(self._buffer[: found.end()])
+                del self._buffer[: found.end()]
+                self._add(raw, _sse_text(raw))
+            else:
+                cut = self._buffer.find(b"\n")
+                if cut < 0:
+                    break
+                raw = bytes(self._buffer[: cut + 1])
+                del self._buffer[: cut + 1]
+                self._add(raw, _maybe_json(raw.decode("utf-8", "replace")) if raw.strip() else "")
+        if final and self._buffer:
+            raw = bytes(self._buffer)
+            self._buffer.clear()
+            text = raw.decode("utf-8", "replace")
+            self._add(raw, _sse_text(raw) if self.kind == "sse" else _maybe_json(text))
+
+    def _add(self, raw: bytes, text: str) -> None:
+        self._text += text
+        self._length += len(text)
+        self._pending.append(_Piece(raw, self._length - len(text), self._length))
+        if self._kept_chars < _KEEP_TEXT and text:
+            piece = text[: _KEEP_TEXT - self._kept_chars]
+            self._kept.append(piece)
+            self._kept_chars += len(piece)
+
+    # --- deciding ------------------------------------------------------------------------
+
+    def _step(self, *, final: bool) -> bytes:
+        if self.blocked:
+            return b""
+        if self._check(final):
+            self._pending.clear()
+            self.finished = True
+            return self._cut() if self.released or not self.replaceable else b""
+        limit = self._length if final else self._length - self._hold
+        out = bytearray()
+        while self._pending and self._pending[0].end <= limit:
+            out += self._pending.pop(0).raw
+        if out:
+            self.released = True
+        self._trim()
+        return bytes(out)
+
+    def _check(self, final: bool) -> bool:
+        """Check the new text (and the window before it); return whether to block."""
+        start = max(self._base, self._checked - self._hold)
+        window = self._text[start - self._base :]
+        if window:
+            for hit in self._ruleset.check(window, "output").hits:
+                if hit.rule_id not in self._hits:
+                    span = (start + hit.span[0], start + hit.span[1])
+                    self._hits[hit.rule_id] = Hit(hit.rule_id, hit.category, hit.action, span)
+                    self._snippets[hit.rule_id] = snippet(
+                        self._text, span[0] - self._base, span[1] - self._base
+                    )
+        if self._signing and (self._length > self._signed or final):
+            piece = self._text[self._signed - self._base :]
+            signatures = {kid: r.feed(piece, final=final) for kid, r in self._signing.items()}
+            self._signed = self._length
+            near = self._index.nearest(signatures) if self._index is not None else None
+            if near is not None and near.similarity >= self._threshold and self._near is None:
+                self._near = near
+                self._hits[NEAR_DUPLICATE_RULE] = Hit(
+                    NEAR_DUPLICATE_RULE, near.category, self._near_action, (0, 0)
+                )
+                self._snippets[NEAR_DUPLICATE_RULE] = snippet(self._text, 0, 0)
+        self._checked = self._length
+        self.blocked = any(h.action == "block" for h in self._hits.values())
+        return self.blocked
+
+    def _trim(self) -> None:
+        """Forget text that is released, checked and signed (long streams stay small)."""
+        keep_from = min(
+            self._checked - self._hold - SNIPPET_CONTEXT,
+            self._signed,
+            self._pending[0].start if self._pending else self._length,
+        )
+        drop = keep_from - self._base
+        if drop > 4 * max(self._hold, 1024):
+            self._text = self._text[drop:]
+            self._base = keep_from
+
+    def _cut(self) -> bytes:
+        """What ends a stream cut mid-way, so the client can tell a cut from an end."""
+        body = content_refusal(self.decision)
+        if self.kind == "sse":
+            return b"event: privlog.blocked\ndata: " + body + b"\n\n"
+        if self.kind == "ndjson":
+            return body + b"\n"
+        return b""
+
+    # --- results -------------------------------------------------------------------------
+
+    @property
+    def decision(self) -> ContentDecision:
+        hits = tuple(self._hits.values())
+        action: Literal["allow", "flag", "block"] = "allow"
+        if hits:
+            action = "block" if any(h.action == "block" for h in hits) else "flag"
+        return ContentDecision(action, hits, self._ruleset.version)
+
+    def refusal(self) -> tuple[int, bytes]:
+        """The status and body that replace a reply blocked before any of it was sent."""
+        return 451, content_refusal(self.decision)
+
+    def evidence(self) -> Evidence | None:
+        """What the register needs, if anything matched (signed under the newest key)."""
+        decision = self.decision
+        if not decision.hits:
+            return None
+        signature = kid = None
+        if self._index is not None:
+            kid = self._index.kids()[0]
+            running = self._signing.get(kid)
+            signature = running.feed("", final=True) if running is not None else None
+        return Evidence(
+            "output",
+            decision,
+            "".join(self._kept),
+            signature=signature,
+            key_id=kid,
+            near=self._near,
+            snippets=tuple(self._snippets[h.rule_id] for h in decision.hits),
+        )
