@@ -184,7 +184,7 @@ def _stream(
             if out:
                 yield out
             if guard.finished:
-                break
+                break  # closing the app's generator stops the model
         else:
             out = guard.end()
             if out:

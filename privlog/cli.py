@@ -13,7 +13,7 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from itertools import islice
-from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TextIO
 
 from privlog._version import __version__
 from privlog.errors import PrivlogError
@@ -501,6 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _eval_parser(sub)
     _audit_parser(sub)
+    _content_parser(sub)
 
     _compliance_parsers(sub)
 
@@ -590,6 +591,111 @@ def _compliance_parsers(sub: Any) -> None:
         "--dry-run", action="store_true", help="count what would be erased, erase nothing"
     )
     purge.set_defaults(func=_cmd_purge)
+
+
+def _content_parser(sub: Any) -> None:
+    content = sub.add_parser(
+        "content", help="the flagged-content register: list entries, mark them remediated"
+    )
+    content_sub = content.add_subparsers(dest="content_action", metavar="ACTION")
+    content_sub.required = True
+    listing = content_sub.add_parser(
+        "list", help="register entries, newest first (overdue ones marked)"
+    )
+    listing.add_argument(
+        "--status",
+        choices=("open", "overdue", "remediated", "all"),
+        default="open",
+        help="which entries (default: open)",
+    )
+    listing.add_argument("--category", help="only this category")
+    listing.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    fix = content_sub.add_parser("remediate", help="mark an open entry remediated")
+    fix.add_argument("entry_id", metavar="ENTRY_ID")
+    fix.add_argument("--note", required=True, help="what was done (kept with the entry)")
+    check = content_sub.add_parser(
+        "check", help="check TEXT (or stdin) against the rule file; print the decision"
+    )
+    check.add_argument("text", nargs="?", metavar="TEXT")
+    check.add_argument("--direction", choices=("input", "output"), default="input")
+    content.set_defaults(func=_cmd_content)
+
+
+_REGISTER_STATUS: dict[str, Literal["open", "remediated"] | None] = {
+    "open": "open",
+    "overdue": "open",
+    "remediated": "remediated",
+    "all": None,
+}
+
+
+def _cmd_content(args: argparse.Namespace, out: TextIO) -> int:
+    from privlog.store import register
+    from privlog.store.schema import now_iso
+
+    if args.content_action == "check":
+        return _content_check(args, out)
+    with _engine(must_exist=True) as engine:
+        _store_for_cli(engine)[1].ensure_ready()
+        if args.content_action == "remediate":
+            entry = register.remediate(engine, args.entry_id, args.note)
+            out.write(f"entry {entry['id']} remediated at {entry['remediated_at']}\n")
+            return 0
+        if not 1 <= args.limit <= 10_000:
+            raise PrivlogError("--limit must be between 1 and 10000")
+        where = register.FlaggedFilter(
+            status=_REGISTER_STATUS[args.status],
+            overdue=True if args.status == "overdue" else None,
+            category=args.category,
+        )
+        now = now_iso()
+        with engine.connect() as conn:
+            rows, _ = register.entry_page(conn, where, limit=args.limit, now=now)
+            totals = register.counts(conn, register.FlaggedFilter(), now)
+    for row in rows:
+        if args.json:
+            out.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+            continue
+        late = " OVERDUE" if row["overdue"] else ""
+        link = f" copy of {row['related_to']}" if row["related_to"] else ""
+        out.write(
+            f"{row['id']}  {row['discovered_at'][:19]}  {row['direction']:6}  "
+            f"{row['category']}/{row['rule_id']} {row['action']}{link}  "
+            f"{row['status']} (due {row['remediation_due'][:10]}){late}\n"
+            f"    {row['excerpt']}\n"
+        )
+    if not args.json:
+        out.write(
+            f"register: {totals['open']} open ({totals['overdue']} overdue), "
+            f"{totals['remediated']} remediated\n"
+        )
+    return 0
+
+
+def _content_check(args: argparse.Namespace, out: TextIO) -> int:
+    """Exit 0 allow, 3 flag, 4 block: a rule file can be tested before it is deployed."""
+    from privlog.config import Settings
+    from privlog.safety import ContentRules
+
+    rules_file = Settings.from_env().policy.content.rules_file
+    if rules_file is None:
+        raise PrivlogError("no rule file: set [content] rules_file in the policy (PRIVLOG_CONFIG)")
+    text = args.text if args.text is not None else sys.stdin.read()
+    decision = ContentRules(rules_file).check(text, args.direction)
+    out.write(
+        json.dumps(
+            {
+                "action": decision.action,
+                "rules": [h.rule_id for h in decision.hits],
+                "categories": decision.categories,
+                "ruleset_version": decision.ruleset_version,
+            },
+            sort_keys=True,
+        )
+        + "\n"
+    )
+    return {"allow": 0, "flag": 3, "block": 4}[decision.action]
 
 
 def _audit_parser(sub: Any) -> None:

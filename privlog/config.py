@@ -134,7 +134,7 @@ class ContentPolicy:
     output_window: int = 64
     # Estimated similarity (0-1) at which an output counts as a regenerated copy of a
     # flagged one, and what then happens; 0 turns the check off.
-    near_duplicate: float = 0.6
+    near_duplicate: float = 0.5
     near_duplicate_action: Literal["flag", "block"] = "block"
 
 
@@ -353,7 +353,7 @@ def _content(data: Mapping[str, Any], source: str) -> ContentPolicy:
     window = data.get("output_window", 64)
     if not isinstance(window, int) or isinstance(window, bool) or not 0 <= window <= 65_536:
         raise ConfigError(f"{where} output_window must be 0-65536 characters")
-    near = data.get("near_duplicate", 0.6)
+    near = data.get("near_duplicate", 0.5)
     if not isinstance(near, int | float) or isinstance(near, bool) or not 0 <= near <= 1:
         raise ConfigError(f"{where} near_duplicate must be a similarity from 0 (off) to 1")
     near_action = data.get("near_duplicate_action", "block")

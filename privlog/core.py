@@ -350,11 +350,12 @@ class Privlog:
         """Flagged outputs count at once in this process (others learn of them when their
         writer refreshes the index from the register)."""
         for item in evidence:
-            if item.signature is not None and item.key_id and item.entry_ids:
-                first = item.decision.hits[0]
-                self.flagged_index.add(
-                    item.entry_ids[0], first.category, item.signature, item.key_id
-                )
+            if item.signature is None or not item.key_id or not item.entry_ids:
+                continue
+            # The strictest hit stands for the reply: a copy is treated as it was.
+            pairs = list(zip(item.entry_ids, item.decision.hits, strict=True))
+            entry_id, hit = max(pairs, key=lambda p: p[1].action == "block")
+            self.flagged_index.add(entry_id, hit.category, item.signature, item.key_id, hit.action)
 
     def flagged(self, **conditions: Any) -> list[dict[str, Any]]:
         """Entries of the flagged-content register, newest first (up to ``limit``, default

@@ -61,6 +61,7 @@ class NearCopy:
     entry_id: str
     category: str
     similarity: float
+    action: str = "block"  # what was done to the original: a copy of a flagged one is flagged
 
 
 @dataclass(slots=True)
@@ -148,6 +149,7 @@ class FlaggedIndex:
         self._ids: list[str] = []
         self._categories: list[str] = []
         self._kids: list[str] = []
+        self._actions: list[str] = []
         self._values = np.zeros((0, PERMUTATIONS), dtype=np.uint64)
         self._sizes = np.zeros(0, dtype=np.int64)
         self._hashers: dict[str, MinHasher] = {}
@@ -172,11 +174,14 @@ class FlaggedIndex:
         current = self._keyring().current.kid
         return [current, *sorted(set(self._kids) - {current})]
 
-    def add(self, entry_id: str, category: str, signature: Signature, kid: str) -> None:
+    def add(
+        self, entry_id: str, category: str, signature: Signature, kid: str, action: str
+    ) -> None:
         with self._lock:
             if entry_id in self._ids:
                 return
             self._ids = [*self._ids, entry_id]
+            self._actions = [*self._actions, action]
             self._categories = [*self._categories, category]
             self._kids = [*self._kids, kid]
             self._values = np.vstack([self._values, signature.values[None, :]])
@@ -184,7 +189,7 @@ class FlaggedIndex:
 
     def nearest(self, signatures: Mapping[str, Signature]) -> NearCopy | None:
         """The most similar flagged output to a candidate signed under each key id."""
-        ids, categories, kids = self._ids, self._categories, self._kids
+        ids, categories, kids, actions = self._ids, self._categories, self._kids, self._actions
         values, sizes = self._values, self._sizes
         if not ids:
             return None
@@ -198,7 +203,7 @@ class FlaggedIndex:
             top = int(np.argmax(scores))
             if best is None or scores[top] > best.similarity:
                 row = int(rows[top])
-                best = NearCopy(ids[row], categories[row], float(scores[top]))
+                best = NearCopy(ids[row], categories[row], float(scores[top]), actions[row])
         return best
 
     def refresh(self, conn: Any) -> int:
@@ -221,6 +226,12 @@ class FlaggedIndex:
             except ValueError:
                 log.warning("privlog: register entry %s has a malformed signature", row["id"])
                 continue
-            self.add(str(row["id"]), str(row["category"]), signature, str(row["key_id"]))
+            self.add(
+                str(row["id"]),
+                str(row["category"]),
+                signature,
+                str(row["key_id"]),
+                str(row["action"]),
+            )
             added += 1
         return added

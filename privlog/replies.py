@@ -9,13 +9,16 @@ that spans pieces is found before any part of it leaves; a block cuts the stream
 (an SSE stream ends with a ``privlog.blocked`` event, NDJSON with an error line).
 
 Text is taken from what a model's reply carries: the data of each SSE event and each
-NDJSON line, and from JSON the strings under content keys (``content``, ``text``,
-``delta``...), falling back to every string. Replies in other media types (images,
-archives) and compressed replies are not inspected.
+NDJSON line, and from JSON the strings held under content keys (``content``, ``text``,
+``delta``...; not ids, roles or model names), falling back to every string. Replies in
+other media types (images, archives) and compressed replies are not inspected.
 
 The guard also signs the reply as it grows (:mod:`privlog.similarity`) and compares it
 with the flagged outputs in the register: a regenerated copy is flagged or blocked like a
-rule match and linked to the entry it copies.
+rule match and linked to the entry it copies. The signature of a cut stream covers what
+was generated up to the cut, and what the app still sends after it (read, never sent, up
+to 8,000 characters; Starlette stops a streaming response when its client is gone, and the
+Flask adapter closes the generator, so usually that is nothing and the model stops).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from privlog.context import RequestContext
 from privlog.flagged import NEAR_DUPLICATE_RULE, SNIPPET_CONTEXT, Evidence, NearCopy, snippet
 from privlog.safety import ContentDecision, Hit, RuleSet
-from privlog.similarity import RunningSignature
+from privlog.similarity import RunningSignature, Signature
 
 if TYPE_CHECKING:
     from privlog.core import Privlog
@@ -54,6 +57,7 @@ _CONTENT_KEYS = frozenset(
 )
 _SSE_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 _KEEP_TEXT = 100_000  # characters kept for the register's fingerprint
+_LISTEN_AFTER_CUT = 8_000  # characters read (not sent) after a cut, for the signature
 
 
 def reply_kind(content_type: str | None) -> Kind | None:
@@ -71,26 +75,25 @@ def reply_kind(content_type: str | None) -> Kind | None:
 
 
 def json_text(value: Any, *, joiner: str = "") -> str:
-    """The strings under content keys, in order; every string if there are none."""
+    """The strings whose nearest key is a content key, in order; every string if none."""
     found: list[str] = []
-    _content_strings(value, found, under_content=False)
+    _strings(value, found, key=None, every=False)
     if found:
         return joiner.join(found)
-    every: list[str] = []
-    _content_strings(value, every, under_content=True)
-    return " ".join(every)
+    _strings(value, found, key=None, every=True)
+    return " ".join(found)
 
 
-def _content_strings(value: Any, out: list[str], *, under_content: bool) -> None:
+def _strings(value: Any, out: list[str], *, key: str | None, every: bool) -> None:
     if isinstance(value, str):
-        if under_content:
+        if every or key in _CONTENT_KEYS:
             out.append(value)
     elif isinstance(value, Mapping):
-        for key, item in value.items():
-            _content_strings(item, out, under_content=under_content or key in _CONTENT_KEYS)
+        for name, item in value.items():
+            _strings(item, out, key=str(name), every=every)
     elif isinstance(value, list):
         for item in value:
-            _content_strings(item, out, under_content=under_content)
+            _strings(item, out, key=key, every=every)
 
 
 def _sse_text(event: bytes) -> str:
@@ -178,6 +181,7 @@ class ReplyGuard:
         # Whether a reply blocked before any of it left can still be swapped for a 451
         # (not once a server has sent the status line: then the stream is cut instead).
         self.replaceable = True
+        self._listen_budget = _LISTEN_AFTER_CUT
 
     @classmethod
     def for_reply(
@@ -203,6 +207,7 @@ class ReplyGuard:
     def feed(self, chunk: bytes) -> bytes:
         """Take the next piece of the body; return the bytes that may be sent now."""
         if self.finished:
+            self._listen(chunk)
             return b""
         if self.whole:
             self._buffer += chunk
@@ -233,6 +238,21 @@ class ReplyGuard:
         out = self._step(final=True)
         self.finished = True
         return out
+
+    @property
+    def listening(self) -> bool:
+        """Cut, but still reading (never sending) what the app generates, so that the
+        register's signature covers the reply and not only its first part."""
+        return self.blocked and not self.whole and self._listen_budget > 0
+
+    def _listen(self, chunk: bytes) -> None:
+        if not self.listening:
+            return
+        before = self._length
+        self._split(chunk, final=False)
+        self._pending.clear()
+        self._listen_budget -= self._length - before
+        self._sign(final=False)
 
     def close(self) -> None:
         """The app stopped sending (an error, a disconnect): keep what was found."""
@@ -311,20 +331,31 @@ class ReplyGuard:
                     self._snippets[hit.rule_id] = snippet(
                         self._text, span[0] - self._base, span[1] - self._base
                     )
-        if self._signing and (self._length > self._signed or final):
-            piece = self._text[self._signed - self._base :]
-            signatures = {kid: r.feed(piece, final=final) for kid, r in self._signing.items()}
-            self._signed = self._length
+        signatures = self._sign(final)
+        if signatures:
             near = self._index.nearest(signatures) if self._index is not None else None
             if near is not None and near.similarity >= self._threshold and self._near is None:
                 self._near = near
+                # A copy of a blocked output gets the configured action; a copy of one
+                # that was only flagged is flagged again (no stricter than the original).
+                action: Literal["flag", "block"] = (
+                    "block" if near.action == "block" and self._near_action == "block" else "flag"
+                )
                 self._hits[NEAR_DUPLICATE_RULE] = Hit(
-                    NEAR_DUPLICATE_RULE, near.category, self._near_action, (0, 0)
+                    NEAR_DUPLICATE_RULE, near.category, action, (0, 0)
                 )
                 self._snippets[NEAR_DUPLICATE_RULE] = snippet(self._text, 0, 0)
         self._checked = self._length
         self.blocked = any(h.action == "block" for h in self._hits.values())
         return self.blocked
+
+    def _sign(self, final: bool) -> dict[str, Signature]:
+        """Feed the new text to the running signatures; return them (none if no change)."""
+        if not self._signing or (self._length == self._signed and not final):
+            return {}
+        piece = self._text[self._signed - self._base :]
+        self._signed = self._length
+        return {kid: r.feed(piece, final=final) for kid, r in self._signing.items()}
 
     def _trim(self) -> None:
         """Forget text that is released, checked and signed (long streams stay small)."""

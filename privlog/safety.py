@@ -14,8 +14,9 @@ to user input, model output or both::
     patterns = ['counterfeit\\s+(?:notes|bills)']
     applies_to = ["input", "output"]
 
-Text is normalised first (NFKC, format characters removed, digits folded, case folded),
-so zero-width characters or full-width letters do not slip past a keyword. All keywords
+Text is normalised first (NFKC, format characters removed, digits folded, case folded,
+white space collapsed), so zero-width characters, full-width letters or extra spaces do
+not slip past a keyword. All keywords
 of a rule set are matched in a single Aho-Corasick pass (``pyahocorasick``). The file is
 re-read when it changes (checked at most every ``reload_seconds``); a broken new file is
 refused and the last good rule set stays in force. Every decision carries the version of
@@ -48,6 +49,7 @@ log = logging.getLogger("privlog.safety")
 Action = Literal["flag", "block"]
 Direction = Literal["input", "output"]
 _RULE_KEYS = {"id", "category", "action", "keywords", "patterns", "applies_to"}
+_SPACES = re.compile(r"\s+")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,63}")
 
 
@@ -85,7 +87,9 @@ class ContentDecision:
 
 
 def _fold(text: str) -> str:
-    return normalise(text).text.casefold()
+    """Case-folded, with every run of white space made one space (so line breaks or padding
+    between the words of a keyword do not hide it)."""
+    return _SPACES.sub(" ", text.casefold())
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:
@@ -143,7 +147,7 @@ class RuleSet:
         automaton = ahocorasick.Automaton()
         for index, rule in enumerate(self.rules):
             for keyword in rule.keywords:
-                folded = _fold(keyword)
+                folded = _fold(normalise(keyword).text)
                 _, owners = automaton.get(folded, (0, ()))
                 automaton.add_word(folded, (len(folded), (*owners, index)))
         if len(automaton):
@@ -186,7 +190,7 @@ class RuleSet:
     def check(self, text: str, direction: Direction) -> ContentDecision:
         """Which rules ``text`` (user input or model output) matches, and what to do."""
         norm = normalise(text).text
-        folded = norm.casefold()
+        folded = _fold(norm)
         matched: dict[int, tuple[int, int]] = {}
         if self._automaton is not None and folded:
             for end, (length, owners) in self._automaton.iter(folded):

@@ -1,8 +1,10 @@
 """Keyed MinHash fingerprints, for catching a flagged output when it is generated again.
 
-A text becomes a set of *shingles*: overlapping pairs of tokens, where a token is a word
-(letters or digits) or a single CJK character, taken from the normalised, case-folded text
-(so zero-width characters, full-width letters or a change of case do not make a new text).
+A text becomes a set of *shingles*: the overlapping runs of five characters of its token
+stream, where a token is a word (letters or digits) or a single CJK character, taken from
+the normalised, case-folded text and joined by single spaces (so punctuation, zero-width
+characters, full-width letters or a change of case do not make a new text, and a changed
+word changes only the shingles that overlap it).
 Each shingle is hashed with a key from the key ring (BLAKE2b, keyed), so the stored
 signatures say nothing to anyone without the key: they cannot be tested against guessed
 content. ``PERMUTATIONS`` universal hash functions, their coefficients also derived from
@@ -19,9 +21,8 @@ reply that is regenerating one, which plain Jaccard would miss.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,10 +30,11 @@ import numpy.typing as npt
 
 from privlog.text import normalise
 
-__all__ = ["MIN_SHINGLES", "PERMUTATIONS", "MinHasher", "RunningSignature", "Signature"]
+__all__ = ["MIN_SHINGLES", "PERMUTATIONS", "SHINGLE", "MinHasher", "RunningSignature", "Signature"]
 
 PERMUTATIONS = 128
-MIN_SHINGLES = 24
+SHINGLE = 5  # characters per shingle
+MIN_SHINGLES = 120  # about twenty words: shorter texts are compared by Jaccard only
 _PRIME = np.uint64(4_294_967_291)  # the largest prime below 2**32: a*x + b fits in 64 bits
 _TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_\u3400-\u9fff\uf900-\ufaff]+")
 
@@ -79,8 +81,7 @@ class MinHasher:
         return f"MinHasher(kid={self.kid!r})"
 
     def shingle_hashes(self, text: str) -> set[int]:
-        words = tokens(text)
-        return {self._hash(f"{a}\x1f{b}") for a, b in itertools.pairwise(words)}
+        return {self._hash(g) for g in _grams(" ".join(tokens(text)))}
 
     def _hash(self, shingle: str) -> int:
         digest = hashlib.blake2b(shingle.encode(), key=self._key, digest_size=4).digest()
@@ -109,7 +110,7 @@ class RunningSignature:
         self._seen: set[int] = set()
         self._values = hasher.minima(())
         self._pending = ""  # the start of a token that may continue in the next piece
-        self._last = ""  # the newest complete token, the left half of the next shingle
+        self._tail = ""  # the last SHINGLE - 1 characters of the token stream so far
 
     def feed(self, piece: str, *, final: bool = False) -> Signature:
         text = self._pending + normalise(piece).text.casefold()
@@ -117,15 +118,21 @@ class RunningSignature:
         self._pending = ""
         if not final and found and found[-1].end() == len(text):
             self._pending = text[found.pop().start() :]
-        words = [m.group() for m in found]
-        chain = [self._last, *words] if self._last else words
-        if words:
-            self._last = words[-1]
-        new = {self.hasher._hash(f"{a}\x1f{b}") for a, b in itertools.pairwise(chain)} - self._seen
+        words = " ".join(m.group() for m in found)
+        if not words:
+            return Signature(self._values.copy(), len(self._seen))
+        stream = f"{self._tail} {words}" if self._tail else words
+        self._tail = stream[-(SHINGLE - 1) :]
+        # Every gram of ``stream`` holds at least one new character: none is counted twice.
+        new = {self.hasher._hash(g) for g in _grams(stream)} - self._seen
         if new:
             self._seen |= new
             self._values = np.minimum(self._values, self.hasher.minima(new))
         return Signature(self._values.copy(), len(self._seen))
+
+
+def _grams(stream: str) -> Iterator[str]:
+    return (stream[i : i + SHINGLE] for i in range(len(stream) - SHINGLE + 1))
 
 
 def similarity(candidate: Signature, flagged: Signature) -> float:

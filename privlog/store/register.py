@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, case, func, insert, select, true, update
 
 from privlog.errors import RegisterError
 from privlog.store.schema import flagged, now_iso
@@ -104,7 +104,7 @@ def entry_page(
         )
     query = (
         select(flagged)
-        .where(and_(*conditions))
+        .where(and_(true(), *conditions))
         .order_by(flagged.c.discovered_at.desc(), flagged.c.id.desc())
         .limit(limit + 1)
     )
@@ -149,22 +149,19 @@ def counts(conn: Connection, where: FlaggedFilter, now: str | None = None) -> di
     many are overdue, and how many were caught as regenerated copies."""
     moment = now or now_iso()
     conditions = where.conditions(moment)
-    query = select(
-        flagged.c.status,
-        flagged.c.category,
-        flagged.c.direction,
-        flagged.c.related_to.is_not(None).label("copy"),
-        (and_(flagged.c.status == "open", flagged.c.remediation_due < moment)).label("late"),
-        func.count().label("n"),
-    ).group_by(
-        flagged.c.status,
-        flagged.c.category,
-        flagged.c.direction,
-        flagged.c.related_to.is_not(None),
-        and_(flagged.c.status == "open", flagged.c.remediation_due < moment),
+    late = and_(flagged.c.status == "open", flagged.c.remediation_due < moment)
+    query = (
+        select(
+            flagged.c.status,
+            flagged.c.category,
+            flagged.c.direction,
+            func.count().label("n"),
+            func.sum(case((flagged.c.related_to.is_not(None), 1), else_=0)).label("copies"),
+            func.sum(case((late, 1), else_=0)).label("late"),
+        )
+        .where(and_(true(), *conditions))
+        .group_by(flagged.c.status, flagged.c.category, flagged.c.direction)
     )
-    if conditions:
-        query = query.where(and_(*conditions))
     status: Counter[str] = Counter()
     category: Counter[str] = Counter()
     direction: Counter[str] = Counter()
@@ -174,8 +171,8 @@ def counts(conn: Connection, where: FlaggedFilter, now: str | None = None) -> di
         status[row.status] += n
         category[row.category] += n
         direction[row.direction] += n
-        overdue += n if row.late else 0
-        copies += n if row.copy else 0
+        overdue += int(row.late or 0)
+        copies += int(row.copies or 0)
     return {
         "total": sum(status.values()),
         "open": status["open"],
@@ -198,6 +195,7 @@ def signatures_after(conn: Connection, after: str | None) -> Iterator[Mapping[st
         flagged.c.signature,
         flagged.c.shingles,
         flagged.c.related_to,
+        flagged.c.action,
     ).where(flagged.c.signature.is_not(None))
     if after is not None:
         query = query.where(flagged.c.discovered_at > after)
