@@ -5,8 +5,9 @@ Starts a loopback "third-party model" server and a small OpenAI-shaped FastAPI a
 guarded httpx client (the model is a processor with ``restore = true``). Sends English and
 Chinese prompts carrying synthetic identifiers and prints, side by side, what the user sent,
 what the third party received, what was stored, and the reply the user got; then the chain
-check. The store is ``PRIVLOG_DATABASE_URL`` (default ``privlog.db`` in the working
-directory).
+check and the flagged-content register (the demo's content rules flag one prompt and refuse
+another, unless the policy names its own rule file). The store is
+``PRIVLOG_DATABASE_URL`` (default ``privlog.db`` in the working directory).
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
+from pathlib import Path
 from typing import Any, TextIO
 
 from privlog.config import Settings
 from privlog.core import Privlog
+from privlog.store.database import sqlite_path
 
 __all__ = ["run"]
 
@@ -81,13 +84,22 @@ def _app(privlog: Privlog, model_url: str) -> Any:
     return app
 
 
-def _with_model(settings: Settings, host: str) -> Settings:
-    """The demo's model server as a processor (scrub, restore), beside the user's policy."""
+def _with_model(settings: Settings, host: str, rules: Path) -> Settings:
+    """The demo's model server as a processor (scrub, restore), beside the user's policy,
+    and the demo's content rules unless the policy names its own."""
     egress = dict(settings.policy.egress)
     processors = list(egress.get("processors", []))
     processors.append({"name": "demo-model", "hosts": [host], "action": "scrub", "restore": True})
     egress["processors"] = processors
-    return dataclasses.replace(settings, policy=dataclasses.replace(settings.policy, egress=egress))
+    content = settings.policy.content
+    if content.rules_file is None:
+        rules.write_text(
+            resources.files("privlog").joinpath("samples/content-rules.txt").read_text("utf-8"),
+            encoding="utf-8",
+        )
+        content = dataclasses.replace(content, rules_file=rules)
+    policy = dataclasses.replace(settings.policy, egress=egress, content=content)
+    return dataclasses.replace(settings, policy=policy)
 
 
 def _free_port() -> int:
@@ -123,10 +135,18 @@ def _converse(url: str, model: Any) -> list[tuple[str, str, str, str]]:
     with httpx.Client(timeout=60) as client:
         for i, prompt in enumerate(_prompts()):
             body = {"model": "demo", "messages": [{"role": "user", "content": prompt}]}
+            before = len(model.received)
             response = client.post(url, json=body, headers={"x-user-id": f"demo-user-{i % 3}"})
-            response.raise_for_status()
-            received = json.loads(model.received[-1])["messages"][-1]["content"]
-            answer = response.json()["choices"][0]["message"]["content"]
+            if response.status_code == 451:  # refused under the content rules
+                answer = f"451 {response.json()['error']['message']}"
+            else:
+                response.raise_for_status()
+                answer = response.json()["choices"][0]["message"]["content"]
+            received = (
+                json.loads(model.received[-1])["messages"][-1]["content"]
+                if len(model.received) > before
+                else "(nothing: the request was refused before the app ran)"
+            )
             sent.append((prompt, response.headers["x-privlog-record"], received, answer))
     return sent
 
@@ -152,6 +172,13 @@ def _report(privlog: Privlog, sent: list[tuple[str, str, str, str]], out: TextIO
     report = store.verify()
     store.close()
     out.write(f"chain check: {report}\n")
+    flagged = privlog.flagged(limit=1000)
+    out.write(f"flagged content: {len(flagged)} register entries (`privlog content list`)\n")
+    for entry in flagged:
+        out.write(
+            f"  {entry['direction']:6} {entry['category']}/{entry['rule_id']} {entry['action']}"
+            f", due {entry['remediation_due'][:10]}: {entry['excerpt']}\n"
+        )
     return report.ok
 
 
@@ -193,11 +220,8 @@ def _auditor(settings: Settings, out: TextIO) -> tuple[Any, threading.Thread]:
 
 def _report_file(settings: Settings, out: TextIO) -> None:
     """The evidence report over the demo's store, next to the database file."""
-    from pathlib import Path
-
     from privlog.audit.connections import read_engine
     from privlog.audit.report import build_report, render_html
-    from privlog.store.database import sqlite_path
 
     where = sqlite_path(settings.database_url)
     path = (where.parent if where else Path.cwd()) / "privlog-report.html"
@@ -215,7 +239,10 @@ def run(*, once: bool, out: TextIO) -> int:
     model.received = []  # type: ignore[attr-defined]
     threading.Thread(target=model.serve_forever, name="privlog-demo-model", daemon=True).start()
     model_host = f"127.0.0.1:{model.server_port}"
-    privlog = Privlog(_with_model(Settings.from_env(), model_host))
+    settings = Settings.from_env()
+    where = sqlite_path(settings.database_url)
+    rules = (where.parent if where else Path.cwd()) / "privlog-demo-rules.toml"
+    privlog = Privlog(_with_model(settings, model_host, rules))
     app = _app(privlog, f"http://{model_host}/v1/chat/completions")
     server, thread, port = _serve(app, "privlog-demo-server")
     url = f"http://127.0.0.1:{port}/v1/chat/completions"

@@ -233,6 +233,14 @@ class TestCommand:
             "4111 1111 1111 1111",
         ]
         assert find_leaks("\n".join(stored), planted) == []
+        # The demo's content rules: one prompt refused before the app, one flagged (input
+        # and the echoed reply), each in the register with a scrubbed excerpt.
+        assert "451 This request was refused under the service's content rules (fraud)" in out
+        assert "flagged content: 3 register entries" in out
+        register = out.split("flagged content:")[1].split("auditor dashboard")[0]
+        assert register.count("demo-fraud-flag") == 2
+        assert "input  fraud/demo-fraud-block block" in register
+        assert find_leaks(register, ["13912345678"]) == []
 
 
 @pytest.mark.slow
