@@ -20,6 +20,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from privlog.config import Settings
+from privlog.errors import StoreError
 from privlog.keys import KeyRing
 from privlog.pipeline import Pipeline
 from privlog.records import Outcome, UsageRecord, truncate_ip
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from privlog.flagged import Evidence, FlaggedIndex
     from privlog.safety import ContentDecision, ContentRules, Direction
     from privlog.store.chainstore import ChainStore
+    from privlog.store.subjects import SubjectRequest
     from privlog.store.writer import RecordWriter
 
 __all__ = ["PendingInput", "Privlog", "Receipt", "Scrubbing"]
@@ -373,6 +375,45 @@ class Privlog:
 
         with self._store_engine() as engine:
             return register.remediate(engine, entry_id, note)
+
+    # --- users' requests (for the provider's own account pages) ---------------------------
+
+    def export_subject(self, user_id: str) -> SubjectRequest:
+        """Everything kept about ``user_id`` (under every live key); the request is chained
+        without the id. Queued records are written first, so none is missed."""
+        from privlog.store import subjects
+
+        return self._subject(subjects.export_subject, user_id)
+
+    def erase_subject(self, user_id: str) -> SubjectRequest:
+        """Erase the payloads of ``user_id``'s records, except those inside their class's
+        legal floor (the request's ``refused`` says until when and why)."""
+        from privlog.store import subjects
+
+        return self._subject(subjects.erase_subject, user_id, policy=self.settings.policy)
+
+    def restrict_subject(self, user_id: str) -> SubjectRequest:
+        """Keep ``user_id``'s records only until their legal floor, then purge them."""
+        from privlog.store import subjects
+
+        return self._subject(subjects.restrict_subject, user_id, policy=self.settings.policy)
+
+    def _subject(self, action: Any, user_id: str, **options: Any) -> SubjectRequest:
+        from privlog.store.chain import Signer
+        from privlog.store.chainstore import ChainStore
+
+        if not isinstance(user_id, str) or not user_id:
+            raise ValueError("user_id must be the non-empty id the app passes as subject")
+        left = self.flush(self.settings.policy.store.flush_timeout)
+        if left:
+            raise StoreError(
+                f"{left} queued records could not be written first; the request would miss "
+                "them. Check the store (privlog stats, logs) and try again"
+            )
+        with self._store_engine() as engine:
+            store = ChainStore(engine, Signer.for_ring(self.keyring))
+            request: SubjectRequest = action(store, self.keyring, user_id, **options)
+            return request
 
     @contextlib.contextmanager
     def _store_engine(self) -> Iterator[Engine]:

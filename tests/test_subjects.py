@@ -254,3 +254,51 @@ def test_restriction_keeps_records_only_until_the_legal_floor(
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b""), encoding="utf-8"))
     assert cli.main(["subject", "restrict", "--user-id", "someone"]) == 0
     assert "restricted 2 records" in capsys.readouterr().out
+
+
+def test_the_python_api_answers_requests_on_both_databases(
+    db_url: str, tmp_path: Path, rng: random.Random
+) -> None:
+    """``Privlog.export_subject`` / ``erase_subject`` / ``restrict_subject``: records under
+    two key epochs, including ones still queued when the request arrives, are all found;
+    the chain still verifies; the user id is stored nowhere."""
+    from privlog.config import Settings
+    from privlog.detect import DetectionSettings
+    from privlog.store.migrate import migrate
+
+    engine = make_engine(db_url)
+    migrate(engine)
+    engine.dispose()
+    user, other = f"user-{pronounceable(rng)}", f"user-{pronounceable(rng)}"
+    policy = Policy(detection=DetectionSettings(model=None))
+    pl = Privlog(Settings(database_url=db_url, key_file=tmp_path / "k.keys", policy=policy))
+    try:
+        for epoch in range(2):
+            if epoch:
+                pl.keyring.rotate()
+            for n in range(2):
+                pl.log_input({"prompt": f"epoch {epoch} note {n}"}, route="/c", subject=user)
+            pl.log_input({"prompt": "not theirs"}, route="/c", subject=other)
+        exported = pl.export_subject(user)  # no flush first: the request waits for the queue
+        assert exported.records == 4
+        assert {r["subject_token"].split(":")[0] for r in exported.exported} == {"k1", "k2"}
+        assert pl.restrict_subject(other).records == 2
+        erased = pl.erase_subject(user)
+        assert (erased.records, erased.refused) == (4, [])
+        assert pl.export_subject(user).records == 0
+        assert pl.export_subject(other).records == 2
+        with pytest.raises(ValueError, match="non-empty"):
+            pl.erase_subject("")
+        engine = make_engine(db_url)
+        try:
+            store = ChainStore(engine, auto_migrate=False)
+            assert store.verify().ok
+            with engine.connect() as conn:
+                dump = json.dumps(
+                    [dict(r) for r in conn.execute(select(records)).mappings()], default=str
+                )
+        finally:
+            engine.dispose()
+        assert find_leaks(dump, [user, other]) == []
+    finally:
+        pl.close()
