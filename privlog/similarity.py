@@ -72,6 +72,7 @@ class MinHasher:
             raise ValueError("the fingerprint key must be at least 128 bits")
         self.kid = kid
         self._key = key[:64]
+        self._keyed = hashlib.blake2b(key=self._key, digest_size=4)
         seed = hashlib.blake2b(b"privlog/minhash/coefficients", key=self._key).digest()
         rng = np.random.Generator(np.random.PCG64(int.from_bytes(seed[:16], "big")))
         self._a = rng.integers(1, int(_PRIME), PERMUTATIONS, dtype=np.uint64)[:, None]
@@ -84,8 +85,9 @@ class MinHasher:
         return {self._hash(g) for g in _grams(" ".join(tokens(text)))}
 
     def _hash(self, shingle: str) -> int:
-        digest = hashlib.blake2b(shingle.encode(), key=self._key, digest_size=4).digest()
-        return int.from_bytes(digest, "big")
+        keyed = self._keyed.copy()  # a copy skips the key's setup block on every shingle
+        keyed.update(shingle.encode())
+        return int.from_bytes(keyed.digest(), "big")
 
     def minima(self, hashes: Iterable[int]) -> Vector:
         x = np.fromiter(hashes, dtype=np.uint64)
