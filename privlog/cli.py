@@ -157,7 +157,14 @@ def _cmd_keys(args: argparse.Namespace, out: TextIO) -> int:
         ring = KeyRing.init(path)
         out.write(f"created {path} (mode 0600) with key {ring.current.kid}\n")
     elif args.keys_command == "rotate":
-        key = KeyRing.load(path, create=False).rotate()
+        ring = KeyRing.load(path, create=False)
+        age = ring.current_age_days()
+        if args.if_older is not None and age < args.if_older:
+            out.write(
+                f"key {ring.current.kid} is {age:.1f} days old (< {args.if_older}); not rotated\n"
+            )
+            return 0
+        key = ring.rotate()
         out.write(f"added key {key.kid} to {path}; it signs from now on, older keys still verify\n")
     elif args.keys_command == "public":
         for kid, public in KeyRing.load(path, create=False).checkpoint_public_keys().items():
@@ -474,7 +481,14 @@ def build_parser() -> argparse.ArgumentParser:
     keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION")
     keys_sub.required = True
     keys_sub.add_parser("init", help="create the key file (mode 0600) with a first key")
-    keys_sub.add_parser("rotate", help="add a new key that signs from now on")
+    rotate = keys_sub.add_parser("rotate", help="add a new key that signs from now on")
+    rotate.add_argument(
+        "--if-older",
+        type=float,
+        metavar="DAYS",
+        help="only if the newest key is at least DAYS old (for a daily scheduler: monthly "
+        "epochs with --if-older 30)",
+    )
     keys_sub.add_parser("list", help="list key ids and creation times (never the keys)")
     keys_sub.add_parser(
         "public", help="print the checkpoint public keys (KID:HEX) for auditors to pin"

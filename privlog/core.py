@@ -20,7 +20,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from privlog.config import Settings
-from privlog.errors import StoreError
+from privlog.errors import KeyFileError, StoreError
 from privlog.keys import KeyRing
 from privlog.pipeline import Pipeline
 from privlog.records import Outcome, UsageRecord, truncate_ip
@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 __all__ = ["PendingInput", "Privlog", "Receipt", "Scrubbing"]
 
 log = logging.getLogger("privlog")
+# Seconds between checks of the key file for a rotation or retirement.
+KEYRING_RECHECK = 5.0
 
 
 def _count_types(replacements: Mapping[str, tuple[Replacement, ...]]) -> dict[str, int]:
@@ -114,6 +116,8 @@ class Privlog:
         policy = self.settings.policy
         self._keyring: KeyRing | None = None
         self._keyring_lock = threading.Lock()
+        self._keyring_checked = float("-inf")
+        self._keyring_mtime: float | None = None
         transformer = Transformer(
             policy.operators, default=policy.default_operator, keyring=self._get_keyring
         )
@@ -147,9 +151,24 @@ class Privlog:
         return self._get_keyring()
 
     def _get_keyring(self) -> KeyRing:
+        """The key ring, re-read when its file changes (checked every few seconds), so a
+        long-running app moves to a new epoch after ``privlog keys rotate`` and stops
+        using a retired key, without a restart."""
+        ring = self._keyring
+        if ring is not None and time.monotonic() - self._keyring_checked < KEYRING_RECHECK:
+            return ring
         with self._keyring_lock:
+            self._keyring_checked = time.monotonic()
+            path = self.settings.key_file
             if self._keyring is None:
-                self._keyring = KeyRing.load(self.settings.key_file)
+                self._keyring = KeyRing.load(path)
+                self._keyring_mtime = _mtime(path)
+            elif (mtime := _mtime(path)) != self._keyring_mtime:
+                try:
+                    self._keyring = KeyRing.load(path, create=False)
+                    self._keyring_mtime = mtime
+                except KeyFileError as exc:  # keep the ring in force; say why, not secrets
+                    log.error("privlog: key file changed but cannot be used (%s)", exc)
             return self._keyring
 
     # --- scrubbing only ------------------------------------------------------------------
@@ -584,6 +603,13 @@ class Privlog:
             entity_counts=result.entity_counts,
             flags=item.record.flags | result.flags,
         )
+
+
+def _mtime(path: os.PathLike[str] | str) -> float | None:
+    try:
+        return os.stat(path).st_mtime_ns / 1e9
+    except OSError:
+        return None
 
 
 def _with(

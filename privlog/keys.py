@@ -101,6 +101,12 @@ class KeyRing:
     def current(self) -> Key:
         return self._keys[-1]
 
+    def current_age_days(self, now: dt.datetime | None = None) -> float:
+        """How long the newest key has been in use (its epoch's age), in days."""
+        created = dt.datetime.strptime(self.current.created, "%Y-%m-%dT%H:%M:%SZ")
+        moment = now or dt.datetime.now(dt.UTC)
+        return (moment - created.replace(tzinfo=dt.UTC)).total_seconds() / 86_400
+
     def __iter__(self) -> Iterator[Key]:
         return iter(self._keys)
 

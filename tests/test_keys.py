@@ -99,3 +99,52 @@ def test_checkpoint_public_keys_match_the_signer(tmp_path: Path) -> None:
     ring.rotate()
     expected = {k.kid: Signer(k.kid, ring.subkey(k.kid, "checkpoint")).public_key for k in ring}
     assert ring.checkpoint_public_keys() == expected
+
+
+def test_a_running_app_follows_rotation_and_retirement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After `privlog keys rotate` (another process), new records are keyed by the new
+    epoch without a restart; after `keys retire`, the retired key is no longer used."""
+    import privlog.core
+    from tests.adapters_support import make_privlog, stored
+
+    monkeypatch.setattr(privlog.core, "KEYRING_RECHECK", 0.0)
+    pl = make_privlog(tmp_path)
+    try:
+        pl.log_input({"prompt": "one"}, route="/c", subject="alice")
+        KeyRing.load(tmp_path / "privlog.keys").rotate()
+        pl.log_input({"prompt": "two"}, route="/c", subject="alice")
+        KeyRing.load(tmp_path / "privlog.keys").retire("k1")
+        assert pl.subject_tokens("alice") == [pl.subject_tokens("alice")[0]]
+        path = tmp_path / "privlog.keys"
+        path.write_text("not a key file")  # a broken change: the ring in force is kept
+        path.chmod(0o600)
+        pl.log_input({"prompt": "three"}, route="/c", subject="alice")
+        epochs = [r["subject_token"].split(":")[0] for r in stored(pl)]
+        assert epochs == ["k1", "k2", "k2"]
+    finally:
+        pl.close()
+
+
+def test_rotate_if_older_suits_a_daily_scheduler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import datetime as dt
+
+    from privlog import cli
+
+    path = tmp_path / "privlog.keys"
+    monkeypatch.setenv("PRIVLOG_KEY_FILE", str(path))
+    KeyRing.load(path)
+    assert cli.main(["keys", "rotate", "--if-older", "30"]) == 0
+    assert "not rotated" in capsys.readouterr().out
+    assert KeyRing.load(path).kids == ["k1"]
+    data = json.loads(path.read_text())
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(days=31)
+    data["keys"][0]["created"] = old.strftime("%Y-%m-%dT%H:%M:%SZ")
+    path.write_text(json.dumps(data))
+    assert 30.9 < KeyRing.load(path).current_age_days() < 31.1
+    assert cli.main(["keys", "rotate", "--if-older", "30"]) == 0
+    assert "added key k2" in capsys.readouterr().out
+    assert KeyRing.load(path).kids == ["k1", "k2"]
