@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from starlette.testclient import TestClient
@@ -20,11 +22,21 @@ from privlog.audit.app import create_app
 from privlog.audit.connections import log_engine, read_engine
 from privlog.config import Settings
 from privlog.errors import AuditSetupError
+from privlog.store import register
 from privlog.store.database import make_engine
-from privlog.store.schema import access_log, audit_tokens, records
-from tests.audit_support import Tokens, auditor_settings, bearer, make_tokens, populate
+from privlog.store.schema import access_log, audit_tokens, flagged, now_iso, records
+from tests.audit_support import (
+    ENTRY,
+    PLANTED,
+    Tokens,
+    auditor_settings,
+    bearer,
+    make_tokens,
+    populate,
+)
 
 RECORDS = 12  # usage records written by populate(); half per tenant
+BETA_ENTRY = ENTRY["b-open"].id  # a register entry of tenant beta
 ROUTES = (
     "/v1/records",
     "/v1/records/2",
@@ -35,7 +47,16 @@ ROUTES = (
     "/v1/checkpoints/public-key",
     "/v1/access-log",
     "/v1/access-log/verify",
+    "/v1/flagged",
+    "/v1/flagged/stats",
+    f"/v1/flagged/{BETA_ENTRY}",
 )
+# The routes above as the OpenAPI document names them.
+TEMPLATES = {
+    "/v1/records/2": "/v1/records/{seq}",
+    f"/v1/flagged/{BETA_ENTRY}": "/v1/flagged/{entry_id}",
+}
+OTHER_TENANT = ("/v1/records/2", f"/v1/flagged/{BETA_ENTRY}")  # what an acme token cannot see
 PUBLIC = ("/", "/healthz", "/openapi.json", "/assets/dashboard.js")
 
 
@@ -89,9 +110,9 @@ def test_authorisation_matrix(audit: tuple[TestClient, Tokens, Settings], route:
         assert response.headers["www-authenticate"] == "Bearer"
         assert "records" not in response.json()
     assert client.get(route, headers=bearer(tokens.valid)).status_code == 200
-    # Record 2 belongs to tenant beta (populate alternates acme, beta).
+    # Record 2 and the entry belong to tenant beta (populate alternates acme, beta).
     scoped = client.get(route, headers=bearer(tokens.acme))
-    assert scoped.status_code == (404 if route == "/v1/records/2" else 200)
+    assert scoped.status_code == (404 if route in OTHER_TENANT else 200)
     assert client.get(route, headers=bearer(tokens.beta)).status_code == 200
 
 
@@ -115,6 +136,7 @@ def test_tenant_token_sees_only_its_tenant(audit: tuple[TestClient, Tokens, Sett
 def test_every_other_method_is_refused(audit: tuple[TestClient, Tokens, Settings]) -> None:
     client, tokens, _ = audit
     paths = [r.split("?")[0] for r in ROUTES] + list(PUBLIC) + ["/nowhere", "/v1/records/1/x"]
+    paths.append(f"/v1/flagged/{ENTRY['a-output'].id}/remediate")
     for path in paths:
         for method in ("POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"):
             response = client.request(method, path, headers=bearer(tokens.valid))
@@ -130,11 +152,31 @@ def test_openapi_lists_read_operations_only(audit: tuple[TestClient, Tokens, Set
     operations = {(path, method) for path, item in document["paths"].items() for method in item}
     assert {method for _, method in operations} == {"get"}
     assert {path for path, _ in operations} >= {
-        r.split("?")[0].replace("/2", "/{seq}") for r in ROUTES
+        TEMPLATES.get(r.split("?")[0], r.split("?")[0]) for r in ROUTES
     }
     for path, item in document["paths"].items():
         if path.startswith("/v1/"):
             assert item["get"]["security"], path  # every /v1 operation declares the bearer
+            assert item["get"]["summary"], path
+            assert {"401", "403", "422", "503"} <= set(item["get"]["responses"]), path
+    listing = document["paths"]["/v1/flagged"]["get"]
+    assert {p["name"] for p in listing["parameters"]} == {
+        "status",
+        "overdue",
+        "category",
+        "direction",
+        "tenant",
+        "since",
+        "until",
+        "related_to",
+        "cursor",
+        "limit",
+    }
+    assert "404" in document["paths"]["/v1/flagged/{entry_id}"]["get"]["responses"]
+    # A listed entry's id leads to the entry (an OpenAPI link, followed by test tools).
+    link = listing["responses"]["200"]["links"]["FirstEntry"]
+    assert link["operationRef"] == "#/paths/~1v1~1flagged~1{entry_id}/get"
+    assert link["parameters"] == {"entry_id": "$response.body#/entries/0/id"}
 
 
 def test_public_routes_and_headers(audit: tuple[TestClient, Tokens, Settings]) -> None:
@@ -174,10 +216,28 @@ def test_invalid_parameters_answer_422(audit: tuple[TestClient, Tokens, Settings
         "/v1/chain/verify?from_seq=0",
         "/v1/stats?order=desc",
         "/healthz?x=1",
+        "/v1/flagged?status=closed",
+        "/v1/flagged?overdue=maybe",
+        "/v1/flagged?direction=sideways",
+        "/v1/flagged?since=yesterday",
+        "/v1/flagged?limit=1001",
+        "/v1/flagged?cursor=42",
+        "/v1/flagged?related_to=" + "A" * 32,  # ids are lower-case hex
+        "/v1/flagged?categroy=fraud",  # misspelt
+        "/v1/flagged?category=a%00b",
+        "/v1/flagged?order=desc",  # the register has one order, newest first
+        "/v1/flagged/stats?limit=5",  # counts are not paginated
+        "/v1/flagged/stats?overdue=soon",
+        "/v1/flagged/" + "0" * 31,
+        "/v1/flagged/" + ENTRY["a-output"].id.upper(),
+        "/v1/flagged/" + "g" * 32,
     ):
         response = client.get(query, headers=bearer(tokens.valid))
         assert response.status_code == 422, query
         assert response.json()["detail"][0]["msg"]
+    # Without a token a caller learns nothing about the parameters, only 401.
+    assert client.get("/v1/flagged?overdue=maybe").status_code == 401
+    assert client.get("/v1/flagged/" + "g" * 32).status_code == 401
 
 
 def test_filters_and_cursor_pagination(audit: tuple[TestClient, Tokens, Settings]) -> None:
@@ -265,6 +325,229 @@ def test_chain_verify_reports_tampering(audit: tuple[TestClient, Tokens, Setting
     assert client.get("/v1/chain/verify?to_seq=6", headers=auth).json()["ok"] is True
 
 
+# --- the flagged-content register ----------------------------------------------------------
+
+
+def _register_rows(settings: Settings) -> list[dict[str, Any]]:
+    """The register as stored, read with the owner's connection (not the API's)."""
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(flagged)).mappings()]
+    finally:
+        engine.dispose()
+
+
+def _tally(rows: list[dict[str, Any]], now: str) -> dict[str, Any]:
+    """register.counts worked out by hand from stored rows."""
+    late = [r for r in rows if r["status"] == "open" and r["remediation_due"] < now]
+    return {
+        "total": len(rows),
+        "open": sum(r["status"] == "open" for r in rows),
+        "remediated": sum(r["status"] == "remediated" for r in rows),
+        "overdue": len(late),
+        "regenerated": sum(r["related_to"] is not None for r in rows),
+        "by_category": dict(sorted(Counter(r["category"] for r in rows).items())),
+        "by_direction": dict(sorted(Counter(r["direction"] for r in rows).items())),
+    }
+
+
+def _newest_first(rows: list[dict[str, Any]]) -> list[str]:
+    return [
+        r["id"] for r in sorted(rows, key=lambda r: (r["discovered_at"], r["id"]), reverse=True)
+    ]
+
+
+def _ids(client: TestClient, token: str, query: str = "") -> list[str]:
+    response = client.get(f"/v1/flagged?limit=1000&{query}", headers=bearer(token))
+    assert response.status_code == 200, (query, response.text)
+    assert response.json()["next_cursor"] is None
+    return [e["id"] for e in response.json()["entries"]]
+
+
+def test_flagged_entries_match_the_register(audit: tuple[TestClient, Tokens, Settings]) -> None:
+    client, tokens, settings = audit
+    stored = _register_rows(settings)
+    assert len(stored) == len(PLANTED)  # written with their records by the chain writer
+    body = client.get("/v1/flagged", headers=bearer(tokens.valid)).json()
+    assert [e["id"] for e in body["entries"]] == _newest_first(stored)
+    assert body["next_cursor"] is None
+    by_id = {r["id"]: r for r in stored}
+    for entry in body["entries"]:
+        assert "signature" not in entry  # long, and useless to a reader
+        row = by_id[entry["id"]]
+        assert {k: v for k, v in row.items() if k != "signature"} == {
+            k: v for k, v in entry.items() if k != "overdue"
+        }
+    overdue = {e["id"]: e["overdue"] for e in body["entries"]}
+    assert overdue == {p.id: p.overdue for p in PLANTED}
+    assert sum(overdue.values()) == 2
+    one = client.get(f"/v1/flagged/{ENTRY['a-copy'].id}", headers=bearer(tokens.valid)).json()
+    assert one["related_to"] == ENTRY["a-output"].id
+    assert one["rule_id"] == "near-duplicate"
+    assert one["overdue"] is False
+    assert "signature" not in one
+    assert one["excerpt"] == by_id[one["id"]]["excerpt"]  # as stored: escaping is the reader's
+    remediated = client.get(f"/v1/flagged/{ENTRY['b-remediated'].id}", headers=bearer(tokens.valid))
+    assert remediated.json()["status"] == "remediated"
+    assert remediated.json()["overdue"] is False  # past due, but dealt with
+    unknown = client.get("/v1/flagged/" + "0" * 32, headers=bearer(tokens.valid))
+    assert unknown.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("status=open", [p.name for p in PLANTED if not p.remediated]),
+        ("status=remediated", ["b-remediated"]),
+        ("overdue=true", ["a-overdue", "b-overdue"]),
+        ("overdue=false", ["b-remediated", "a-output", "a-copy", "b-open"]),
+        ("category=fraud", ["a-overdue", "b-remediated"]),
+        ("category=nothing-like-it", []),
+        ("direction=output", ["a-output", "b-overdue", "a-copy"]),
+        ("direction=input&status=open", ["a-overdue", "b-open"]),
+        (f"related_to={ENTRY['a-output'].id}", ["a-copy"]),
+        ("tenant=beta", ["b-remediated", "b-overdue", "b-open"]),
+        ("tenant=beta&overdue=true", ["b-overdue"]),
+    ],
+)
+def test_flagged_filters(
+    audit: tuple[TestClient, Tokens, Settings], query: str, expected: list[str]
+) -> None:
+    client, tokens, settings = audit
+    ids = _ids(client, tokens.valid, query)
+    assert sorted(ids) == sorted(ENTRY[name].id for name in expected)
+    # The counts for the same filter agree with the list and with the stored rows.
+    stats = client.get(f"/v1/flagged/stats?{query}", headers=bearer(tokens.valid)).json()
+    rows = [r for r in _register_rows(settings) if r["id"] in set(ids)]
+    assert stats == _tally(rows, now_iso())
+
+
+def test_flagged_time_window(audit: tuple[TestClient, Tokens, Settings]) -> None:
+    client, tokens, settings = audit
+    stored = _register_rows(settings)
+    cut = next(r["discovered_at"] for r in stored if r["id"] == ENTRY["a-overdue"].id)
+    since = _ids(client, tokens.valid, f"since={quote(cut)}")
+    until = _ids(client, tokens.valid, f"until={quote(cut)}")
+    assert sorted(since) == sorted(r["id"] for r in stored if r["discovered_at"] >= cut)
+    assert until == [ENTRY["b-remediated"].id]  # exclusive: the cut entry is in "since"
+    assert ENTRY["a-overdue"].id in since
+    # Other spellings of the same moment: a Z suffix, an offset, a naive (UTC) time.
+    plus_eight = (
+        client.get(f"/v1/flagged/{ENTRY['a-overdue'].id}", headers=bearer(tokens.valid))
+        .json()["discovered_at"]
+        .replace("+00:00", "Z")
+    )
+    assert _ids(client, tokens.valid, f"until={quote(plus_eight)}") == until
+    assert _ids(client, tokens.valid, f"until={quote(cut[:26])}") == until
+    stats = client.get(f"/v1/flagged/stats?until={quote(cut)}", headers=bearer(tokens.valid))
+    assert stats.json()["total"] == 1
+    assert stats.json()["remediated"] == 1
+
+
+def test_flagged_cursor_pagination(audit: tuple[TestClient, Tokens, Settings]) -> None:
+    client, tokens, settings = audit
+    auth = bearer(tokens.valid)
+    seen: list[str] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        query = "/v1/flagged?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = client.get(query, headers=auth).json()
+        assert len(page["entries"]) <= 2
+        seen += [e["id"] for e in page["entries"]]
+        cursor = page["next_cursor"]
+        pages += 1
+        if cursor is None:
+            break
+        assert cursor == seen[-1]
+    assert pages == 3
+    assert seen == _newest_first(_register_rows(settings))
+    # Filters hold across pages.
+    first = client.get("/v1/flagged?status=open&limit=3", headers=auth).json()
+    rest = client.get(
+        f"/v1/flagged?status=open&limit=3&cursor={first['next_cursor']}", headers=auth
+    ).json()
+    both = [e["id"] for e in first["entries"] + rest["entries"]]
+    assert sorted(both) == sorted(p.id for p in PLANTED if not p.remediated)
+    assert rest["next_cursor"] is None
+    # A cursor that names no entry cannot be continued from.
+    missing = client.get("/v1/flagged?cursor=" + "0" * 32, headers=auth)
+    assert missing.status_code == 404
+
+
+def test_flagged_tenant_scoping(audit: tuple[TestClient, Tokens, Settings]) -> None:
+    client, tokens, _ = audit
+    acme = [p for p in PLANTED if p.tenant == "acme"]
+    assert sorted(_ids(client, tokens.acme)) == sorted(p.id for p in acme)
+    assert sorted(_ids(client, tokens.acme, "tenant=acme")) == sorted(p.id for p in acme)
+    assert client.get("/v1/flagged?tenant=beta", headers=bearer(tokens.acme)).status_code == 403
+    stats = client.get("/v1/flagged/stats?tenant=beta", headers=bearer(tokens.acme))
+    assert stats.status_code == 403
+    totals = client.get("/v1/flagged/stats", headers=bearer(tokens.acme)).json()
+    assert (totals["total"], totals["overdue"], totals["regenerated"]) == (3, 1, 1)
+    assert totals["by_category"] == {"fraud": 1, "violence": 2}
+    beta_entry = f"/v1/flagged/{ENTRY['b-overdue'].id}"
+    assert client.get(beta_entry, headers=bearer(tokens.acme)).status_code == 404
+    assert client.get(beta_entry, headers=bearer(tokens.beta)).json()["tenant"] == "beta"
+    # Another tenant's entry is no cursor either (as if it did not exist).
+    foreign = client.get(
+        f"/v1/flagged?limit=1&cursor={ENTRY['b-open'].id}", headers=bearer(tokens.acme)
+    )
+    assert foreign.status_code == 404
+    own = client.get(f"/v1/flagged?cursor={ENTRY['a-copy'].id}", headers=bearer(tokens.acme))
+    assert [e["id"] for e in own.json()["entries"]] == [ENTRY["a-output"].id, ENTRY["a-overdue"].id]
+
+
+def test_flagged_reads_are_in_the_access_log(audit: tuple[TestClient, Tokens, Settings]) -> None:
+    client, tokens, settings = audit
+    auth = bearer(tokens.beta)
+    client.get("/v1/flagged?status=open&limit=1", headers=auth)
+    client.get("/v1/flagged/stats?direction=input", headers=auth)
+    client.get(f"/v1/flagged/{ENTRY['b-open'].id}", headers=auth)
+    client.get(f"/v1/flagged/{ENTRY['a-output'].id}", headers=auth)  # acme's: 404
+    client.get("/v1/flagged?overdue=maybe", headers=auth)
+    client.get("/v1/flagged", headers={"Authorization": "Bearer nope"})
+    rows = _log_rows(settings)
+    assert [(r["route"], r["status"], r["rows"]) for r in rows] == [
+        ("/v1/flagged", 200, 1),
+        ("/v1/flagged/stats", 200, 2),  # beta's inputs: one remediated, one open
+        ("/v1/flagged/{entry_id}", 200, 1),
+        ("/v1/flagged/{entry_id}", 404, 0),
+        ("/v1/flagged", 422, None),
+        ("/v1/flagged", 401, None),
+    ]
+    assert {r["tenant"] for r in rows[:5]} == {"beta"}
+    assert json.loads(rows[0]["filters"]) == {"status": "open", "limit": "1"}
+    assert client.get("/v1/access-log/verify", headers=auth).json()["ok"] is True
+
+
+def test_flagged_routes_on_a_database_without_the_register(
+    audit: tuple[TestClient, Tokens, Settings],
+) -> None:
+    """Before migration 0007 there is no register: the routes answer like an empty one."""
+    client, tokens, settings = audit
+    auth = bearer(tokens.valid)
+    full = client.get("/v1/flagged/stats", headers=auth).json()
+    assert full["total"] == len(PLANTED)
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.begin() as conn:
+            empty = register.counts(conn, register.FlaggedFilter(category="no such category"))
+            conn.execute(text("DROP TABLE privlog_flagged"))
+    finally:
+        engine.dispose()
+    assert client.get("/v1/flagged/stats?status=open", headers=auth).json() == empty
+    listing = client.get("/v1/flagged", headers=auth)
+    assert listing.status_code == 200
+    assert listing.json() == {"entries": [], "next_cursor": None}
+    gone = client.get(f"/v1/flagged/{ENTRY['a-output'].id}", headers=auth)
+    assert gone.status_code == 404
+    cursor = client.get(f"/v1/flagged?cursor={ENTRY['a-output'].id}", headers=auth)
+    assert cursor.status_code == 404
+    assert client.get("/v1/records?limit=1", headers=auth).status_code == 200
+
+
 # --- read-only connections ---------------------------------------------------------------
 
 
@@ -280,6 +563,8 @@ def test_auditor_connection_cannot_write(audit: tuple[TestClient, Tokens, Settin
             delete(records),
             delete(access_log),
             update(audit_tokens).values(revoked_at=None),
+            update(flagged).values(status="remediated", remediation_note="by the auditor"),
+            delete(flagged),
         ):
             with engine.connect() as conn, pytest.raises(DBAPIError):
                 conn.execute(statement)
@@ -291,6 +576,7 @@ def test_auditor_connection_cannot_write(audit: tuple[TestClient, Tokens, Settin
             update(access_log).values(status=200),
             delete(access_log),
             delete(records),
+            delete(flagged),
         ):
             with logger.connect() as conn, pytest.raises(DBAPIError):
                 conn.execute(statement)

@@ -200,5 +200,6 @@ def test_db_upgrade_command(
         "privlog_alembic_version",
         "privlog_audit_tokens",
         "privlog_access_log",
+        "privlog_flagged",
     }
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

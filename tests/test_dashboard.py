@@ -1,12 +1,15 @@
 """The auditor dashboard in a real headless Chromium: sign-in, charts, chain status, the
-records table with its filters and "more" pagination, the 401 path, and the page's
-discipline (no console errors or CSP violations, no request to another origin)."""
+records table with its filters and "more" pagination, the flagged-content panel (overdue
+entries highlighted and labelled), the 401 path, and the page's discipline (no console
+errors or CSP violations, no request to another origin)."""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import random
+import re
 import socket
 import threading
 import time
@@ -16,7 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Error, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Error,
+    Locator,
+    Page,
+    expect,
+    sync_playwright,
+)
+from sqlalchemy import select
 
 from privlog import Privlog
 from privlog.audit.app import AuditService, create_app
@@ -26,7 +38,8 @@ from privlog.detect import DetectionSettings
 from privlog.records import OUTCOMES
 from privlog.store.database import make_engine
 from privlog.store.migrate import migrate
-from tests.audit_support import auditor_settings
+from privlog.store.schema import records
+from tests.audit_support import Planted, auditor_settings, flagged_row, plant_flagged
 from tests.canaries import cn_mobile, email
 from tests.storetools import scratch_database
 
@@ -52,6 +65,17 @@ EGRESS = (
 )
 # What Chromium itself prints for any 4xx response, fetch included; the page cannot stop it.
 BROWSER_401 = "the server responded with a status of 401"
+
+
+# Register entries planted beside the records: overdue (open past its deadline), remediated
+# (past its deadline, but dealt with) and a fresh regenerated copy (open, not yet due).
+OVERDUE = Planted("overdue", 0, "input", "fraud", "fraud.receipts", "flag", 100)
+REMEDIATED = Planted(
+    "remediated", 1, "output", "violence", "violence.weapons", "block", 120, remediated=True
+)
+FRESH_COPY = Planted(
+    "copy", 2, "output", "violence", "near-duplicate", "block", 1, copy_of="remediated"
+)
 
 
 @dataclass
@@ -185,8 +209,15 @@ def _serve(stack: contextlib.ExitStack, tmp: Path, url: str) -> Iterator[Site]:
         migrate(engine)  # PostgreSQL is never migrated behind the operator's back
         _, outcomes, with_phone, raw = _populate(tmp, url)
         token = create_token(engine, "dash-test")
+        with engine.connect() as conn:
+            ids = conn.execute(
+                select(records.c.record_id, records.c.tenant)
+                .where(records.c.kind == "usage")
+                .order_by(records.c.seq)
+            ).all()
     finally:
         engine.dispose()
+    _plant_register(url, ids)
 
     app = create_app(stack.enter_context(auditor_settings(url, tmp)))
     service = _service(app)
@@ -213,6 +244,17 @@ def _serve(stack: contextlib.ExitStack, tmp: Path, url: str) -> Iterator[Site]:
     finally:
         sock.close()
         service.close()
+
+
+def _plant_register(url: str, ids: list[Any]) -> None:
+    """The three entries, each tied to a real usage record (and its tenant)."""
+    now = dt.datetime.now(dt.UTC)
+    rows = []
+    for entry in (OVERDUE, REMEDIATED, FRESH_COPY):
+        row = flagged_row(entry, now)
+        row["record_id"], row["tenant"] = ids[entry.record]
+        rows.append(row)
+    plant_flagged(url, rows)
 
 
 @pytest.fixture(name="dash")
@@ -309,6 +351,94 @@ def test_dashboard_end_to_end(dash: Dashboard, site: Site) -> None:
     expect(page.locator("#token-input")).to_be_visible()
     expect(rows).to_have_count(0)
     assert page.evaluate("sessionStorage.getItem('privlog.audit.token')") is None
+
+    dash.assert_clean()
+
+
+def _background(row: Locator) -> str:
+    return str(row.evaluate("r => getComputedStyle(r).backgroundColor"))
+
+
+def _colour(page: Page, variable: str) -> str:
+    """A ``#rrggbb`` custom property of the style sheet, as computed styles spell colours."""
+    value = str(
+        page.evaluate(f"getComputedStyle(document.documentElement).getPropertyValue('{variable}')")
+    ).strip()
+    assert re.fullmatch(r"#[0-9a-fA-F]{6}", value), value
+    red, green, blue = (int(value[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({red}, {green}, {blue})"
+
+
+def test_flagged_content_panel(dash: Dashboard, site: Site) -> None:
+    page = dash.page
+    dash.sign_in(site.token)
+    rows = page.locator("#flagged-body tr")
+    expect(rows).to_have_count(3)
+    # Newest first.
+    assert rows.evaluate_all("rs => rs.map(r => r.dataset.entryId)") == [
+        FRESH_COPY.id,
+        OVERDUE.id,
+        REMEDIATED.id,
+    ]
+    expect(page.locator("#fc-open")).to_have_text("2")
+    expect(page.locator("#fc-overdue")).to_have_text("1")
+    expect(page.locator("#fc-remediated")).to_have_text("1")
+    expect(page.locator("#fc-regenerated")).to_have_text("1")
+    expect(page.locator("#fc-overdue")).to_have_class(re.compile(r"\btile-alert\b"))
+    expect(page.locator("#flagged-status")).to_have_text("Showing 3 of 3 entries, newest first")
+
+    # The overdue row is highlighted and says so in words; the others are not.
+    late = page.locator(f'#flagged-body tr[data-entry-id="{OVERDUE.id}"]')
+    done = page.locator(f'#flagged-body tr[data-entry-id="{REMEDIATED.id}"]')
+    fresh = page.locator(f'#flagged-body tr[data-entry-id="{FRESH_COPY.id}"]')
+    expect(late).to_have_class(re.compile(r"\boverdue\b"))
+    expect(late.locator(".badge-overdue")).to_have_text("overdue")
+    expect(late.locator(".badge-overdue")).to_be_visible()
+    for row in (done, fresh):
+        expect(row).not_to_have_class(re.compile(r"\boverdue\b"))
+        expect(row.locator(".badge-overdue")).to_have_count(0)
+    expect(done.locator("td").nth(6)).to_contain_text("remediated")
+    expect(fresh.locator("td").nth(2)).to_contain_text("copy of")
+    assert _background(late) == _colour(page, "--bad-soft")
+    assert _background(late) not in {_background(done), _background(fresh)}
+    edge = late.locator("td").first.evaluate("c => getComputedStyle(c).boxShadow")
+    assert "inset" in edge
+
+    # Excerpts are text: markup in them is shown, never built.
+    expect(late.locator(".excerpt")).to_contain_text("<b>overdue</b>")
+    expect(page.locator("#flagged-body b")).to_have_count(0)
+
+    # The views: overdue only, open only, then everything again.
+    page.select_option("#fc-view", "overdue")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-entry-id", OVERDUE.id)
+    expect(page.locator("#flagged-status")).to_have_text(
+        "Showing 1 of 1 overdue entries, newest first"
+    )
+    page.select_option("#fc-view", "open")
+    expect(rows).to_have_count(2)
+    assert set(rows.evaluate_all("rs => rs.map(r => r.dataset.status)")) == {"open"}
+    page.select_option("#fc-view", "all")
+    expect(rows).to_have_count(3)
+
+    # Every field of an entry, but never its signature.
+    late.locator("button[data-entry-id]").click()
+    dialog = page.locator("#record-dialog")
+    expect(dialog).to_be_visible()
+    expect(page.locator("#record-dialog-title")).to_have_text(f"Register entry {OVERDUE.id}")
+    fields = page.locator("#record-fields dt").all_inner_texts()
+    assert {"fingerprint", "record_id", "remediation_due", "overdue"} <= set(fields)
+    assert "signature" not in fields
+    page.click("#record-dialog-close")
+    expect(dialog).to_be_hidden()
+
+    # The time window applies: nothing was discovered before 2001.
+    page.fill("#f-until", "2001-01-01T00:00")
+    page.click("#apply-filters")
+    expect(page.locator("#flagged-empty")).to_be_visible()
+    expect(rows).to_have_count(0)
+    expect(page.locator("#fc-overdue")).to_have_text("0")
+    expect(page.locator("#fc-overdue")).not_to_have_class(re.compile(r"\btile-alert\b"))
 
     dash.assert_clean()
 

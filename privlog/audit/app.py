@@ -38,7 +38,8 @@ from privlog.audit.middleware import (
 from privlog.audit.tokens import Principal, authenticate
 from privlog.config import Settings
 from privlog.records import FLAGS, OUTCOMES
-from privlog.store import reader
+from privlog.store import reader, register
+from privlog.store.schema import now_iso
 
 __all__ = ["AuditService", "build_app", "create_app"]
 
@@ -46,6 +47,7 @@ MAX_PAGE = 1_000
 _STATIC = Path(__file__).parent / "static"
 _MAX_SEQ = 2**63 - 1
 _NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+_ENTRY_ID = r"^[0-9a-f]{32}$"  # register entry ids are UUID4 hex
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No, malformed, unknown, expired or revoked bearer token"},
@@ -236,6 +238,56 @@ def _filter(
 
 Filter = Annotated[queries.RecordFilter, Depends(_filter)]
 
+_SINCE = Query(
+    max_length=64,
+    description="discovered at or after (inclusive), ISO 8601",
+    json_schema_extra=_DATE_TIME,
+)
+_UNTIL = Query(
+    max_length=64,
+    description="discovered before (exclusive), ISO 8601",
+    json_schema_extra=_DATE_TIME,
+)
+
+
+def _flagged_filter(
+    *,
+    principal: Auth,
+    status: Annotated[Literal["open", "remediated"] | None, Query()] = None,
+    overdue: Annotated[
+        bool | None, Query(description="open past its remediation due time (or not)")
+    ] = None,
+    category: Annotated[str | None, Query(max_length=128, pattern=_NO_CONTROL)] = None,
+    direction: Annotated[Literal["input", "output"] | None, Query()] = None,
+    tenant: Annotated[str | None, Query(max_length=128, pattern=_NO_CONTROL)] = None,
+    since: Annotated[str | None, _SINCE] = None,
+    until: Annotated[str | None, _UNTIL] = None,
+    related_to: Annotated[
+        str | None,
+        Query(pattern=_ENTRY_ID, description="near-duplicates of this entry"),
+    ] = None,
+) -> register.FlaggedFilter:
+    if principal.tenant is not None:
+        if tenant is not None and tenant != principal.tenant:
+            raise HTTPException(403, "this token sees only its own tenant's entries")
+        tenant = principal.tenant
+    return register.FlaggedFilter(
+        status=status,
+        overdue=overdue,
+        category=category,
+        direction=direction,
+        tenant=tenant,
+        since=_when(since, "since"),
+        until=_when(until, "until"),
+        related_to=related_to,
+    )
+
+
+Flagged = Annotated[register.FlaggedFilter, Depends(_flagged_filter)]
+EntryCursor = Annotated[
+    str | None, Query(pattern=_ENTRY_ID, description="the last entry id of the previous page")
+]
+
 
 def _rows(request: Request, n: int) -> None:
     request.state.privlog_rows = n
@@ -249,7 +301,8 @@ def build_app(service: AuditService) -> ASGIApp:
     app = FastAPI(
         title="privlog auditor API",
         version=__version__,
-        description="Read-only view of privlog's usage records, chain and access log.",
+        description="Read-only view of privlog's usage records, chain, flagged-content "
+        "register and access log.",
         docs_url=None,  # the interactive docs load scripts from a CDN
         redoc_url=None,
         openapi_url="/openapi.json",
@@ -262,6 +315,7 @@ def build_app(service: AuditService) -> ASGIApp:
 
     app.mount("/assets", StaticFiles(directory=_STATIC), name="assets")
     _routes(app)
+    _flagged_routes(app)
     guarded = InternalErrors(ReadOnlyMethods(app))
     return SecurityHeaders(AccessLogMiddleware(guarded, service.access_log))
 
@@ -422,6 +476,79 @@ def _routes(app: FastAPI) -> None:
         result = verify_log(conn)
         _rows(request, int(result["entries"]))
         return result
+
+
+# How a listed entry's id leads to the entry (OpenAPI links; clients and test tools follow them).
+_ENTRY_LINKS = {
+    "FirstEntry": {
+        "operationRef": "#/paths/~1v1~1flagged~1{entry_id}/get",
+        "parameters": {"entry_id": "$response.body#/entries/0/id"},
+        "description": "The first entry of the page, by its id",
+    }
+}
+
+
+def _flagged_routes(app: FastAPI) -> None:
+    """The flagged-content register (read-only, like everything here)."""
+
+    @app.get(
+        "/v1/flagged",
+        responses={
+            **_ERRORS,
+            200: {"links": _ENTRY_LINKS},
+            404: {"description": "No such entry to continue after"},
+        },
+        summary="Flagged-content register entries, newest first, filtered, paginated",
+    )
+    def list_flagged(
+        *,
+        request: Request,
+        conn: Conn,
+        principal: Auth,
+        where: Flagged,
+        cursor: EntryCursor = None,
+        limit: Limit = 100,
+    ) -> dict[str, Any]:
+        try:
+            page, following = queries.flagged_page(
+                conn, where, limit=limit, after=cursor, scope=principal.tenant, now=now_iso()
+            )
+        except queries.UnknownCursor:
+            _rows(request, 0)
+            raise HTTPException(404, f"no register entry {cursor} to continue after") from None
+        _rows(request, len(page))
+        return {"entries": page, "next_cursor": following}
+
+    # Before /v1/flagged/{entry_id}, which would otherwise take "stats" for an id.
+    @app.get(
+        "/v1/flagged/stats",
+        responses=_ERRORS,
+        summary="Flagged-content counts: by status, category and direction, overdue, "
+        "regenerated copies",
+    )
+    def flagged_stats(request: Request, conn: Conn, where: Flagged) -> dict[str, Any]:
+        result = queries.flagged_counts(conn, where, now_iso())
+        _rows(request, int(result["total"]))
+        return result
+
+    @app.get(
+        "/v1/flagged/{entry_id}",
+        responses={**_ERRORS, 404: {"description": "No such entry (for this token)"}},
+        summary="One flagged-content register entry",
+    )
+    def one_flagged(
+        *,
+        request: Request,
+        conn: Conn,
+        principal: Auth,
+        entry_id: Annotated[str, PathParam(pattern=_ENTRY_ID)],
+    ) -> dict[str, Any]:
+        entry = queries.flagged_entry(conn, entry_id, scope=principal.tenant, now=now_iso())
+        if entry is None:
+            _rows(request, 0)
+            raise HTTPException(404, f"no register entry {entry_id}")
+        _rows(request, 1)
+        return entry
 
 
 _CSV_RISKY = ("=", "+", "-", "@", "\t", "\r")

@@ -1,5 +1,6 @@
 """What auditors can ask the store: filtered record pages, exports, daily statistics,
-checkpoints and the access log. Every function takes a read-only connection."""
+checkpoints, the access log and the flagged-content register. Every function takes a
+read-only connection."""
 
 from __future__ import annotations
 
@@ -9,18 +10,23 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, func, select
+from sqlalchemy import Connection, Select, and_, func, inspect, select
 
+from privlog.store import register
 from privlog.store.reader import RECORD_COLUMNS, record_view
-from privlog.store.schema import access_log, checkpoints, records
+from privlog.store.schema import access_log, checkpoints, flagged, records
 
 __all__ = [
     "RECORD_COLUMNS",
     "RecordFilter",
+    "UnknownCursor",
     "access_entries",
     "checkpoint_page",
     "count_records",
     "daily_stats",
+    "flagged_counts",
+    "flagged_entry",
+    "flagged_page",
     "get_record",
     "iter_records",
     "last_checkpoint",
@@ -28,6 +34,7 @@ __all__ = [
     "public_keys",
     "record_page",
     "record_view",
+    "register_present",
 ]
 
 
@@ -277,3 +284,68 @@ def access_entries(
         entry["filters"] = _load(entry["filters"])
         page.append(entry)
     return page, (int(page[-1]["seq"]) if len(rows) > limit else None)
+
+
+# --- the flagged-content register --------------------------------------------------------
+
+
+class UnknownCursor(LookupError):
+    """The entry a page should continue after does not exist (for this token)."""
+
+
+def register_present(conn: Connection) -> bool:
+    """Whether the register's table exists: a database from before migration 0007 has
+    none, and then the register reads as empty."""
+    return bool(inspect(conn).has_table(flagged.name))
+
+
+def flagged_page(
+    conn: Connection,
+    where: register.FlaggedFilter,
+    *,
+    limit: int,
+    after: str | None,
+    scope: str | None,
+    now: str,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Register entries newest first, and the cursor for the next page (or None).
+
+    ``after`` is an entry id from a previous page; it must be an entry the caller may see
+    (``scope``: the token's tenant, if any), else :class:`UnknownCursor`.
+    """
+    if not register_present(conn):
+        if after is not None:
+            raise UnknownCursor(after)
+        return [], None
+    if after is not None:
+        anchor = conn.execute(select(flagged.c.tenant).where(flagged.c.id == after)).first()
+        if anchor is None or (scope is not None and anchor.tenant != scope):
+            raise UnknownCursor(after)
+    return register.entry_page(conn, where, limit=limit, after=after, now=now)
+
+
+def flagged_entry(
+    conn: Connection, entry_id: str, *, scope: str | None, now: str
+) -> dict[str, Any] | None:
+    """One register entry, or None when there is none (or it is another tenant's)."""
+    if not register_present(conn):
+        return None
+    entry = register.get_entry(conn, entry_id, now)
+    if entry is None or (scope is not None and entry["tenant"] != scope):
+        return None
+    return entry
+
+
+def flagged_counts(conn: Connection, where: register.FlaggedFilter, now: str) -> dict[str, Any]:
+    """:func:`privlog.store.register.counts`, all zero when the register does not exist."""
+    if not register_present(conn):
+        return {
+            "total": 0,
+            "open": 0,
+            "remediated": 0,
+            "overdue": 0,
+            "regenerated": 0,
+            "by_category": {},
+            "by_direction": {},
+        }
+    return register.counts(conn, where, now)

@@ -12,6 +12,7 @@ import datetime as dt
 import html
 import json
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -22,8 +23,8 @@ from privlog.audit.accesslog import verify_log
 from privlog.config import Settings
 from privlog.egress import EgressPolicy
 from privlog.keys import KeyRing
-from privlog.store import reader
-from privlog.store.schema import records
+from privlog.store import reader, register
+from privlog.store.schema import now_iso, records
 
 __all__ = ["CONTROLS", "build_report", "render_html"]
 
@@ -42,8 +43,9 @@ CONTROLS: tuple[tuple[str, str, str], ...] = (
         "Interim Measures Art. 11 (do not provide users' input to others)",
     ),
     (
-        "Illegal content rules on inputs and outputs, with a register of flagged content",
-        "configuration.content_rules",
+        "Illegal content rules on inputs and outputs, with a register of flagged content "
+        "and remediation deadlines",
+        "configuration.content_rules, counts.ruleset_versions, counts.flagged_content",
         "Interim Measures Art. 14 (stop, remedy and report illegal content)",
     ),
     (
@@ -148,6 +150,70 @@ def _ledger(conn: Connection, where: queries.RecordFilter) -> dict[str, Any]:
     return {"subject_requests": dict(sorted(requests.items())), "erased": erased}
 
 
+_SEVERITY = {"allow": 0, "flag": 1, "block": 2}
+
+
+def _decided(raw: Any) -> dict[str, str]:
+    """The rule-set versions one record's ``content`` column names, each with the
+    strictest action taken under it (input at the top level, the reply under ``output``)."""
+    try:
+        content = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return {}
+    if not isinstance(content, dict):
+        return {}
+    found: dict[str, str] = {}
+
+    def add(version: Any, action: Any) -> None:
+        if version is None or action not in _SEVERITY:
+            return
+        key = str(version)
+        if _SEVERITY[str(action)] >= _SEVERITY.get(found.get(key, "allow"), 0):
+            found[key] = str(action)
+
+    output = content.get("output")
+    if isinstance(output, dict):
+        add(output.get("ruleset_version"), output.get("action"))
+    if "rules" in content:  # the input was checked
+        # The top-level action is the stricter of input and reply: the input's own when it
+        # matched a rule (at most: exact unless a reload split input and reply), "allow"
+        # when it matched none.
+        add(content.get("ruleset_version"), content.get("action") if content["rules"] else "allow")
+    return found
+
+
+def _ruleset_versions(
+    conn: Connection, where: queries.RecordFilter, in_force: str | None
+) -> list[dict[str, Any]]:
+    """The content rule-set versions the period's usage records were checked under: how
+    many records each decided, and how many of those it flagged or blocked."""
+    tally: dict[str, Counter[str]] = {}
+    query = where.apply(select(records.c.content)).where(
+        records.c.kind == "usage", records.c.content.is_not(None)
+    )
+    for (raw,) in conn.execution_options(yield_per=2_000).execute(query):
+        for version, action in _decided(raw).items():
+            tally.setdefault(version, Counter())[action] += 1
+    return [
+        {
+            "version": version,
+            "records": sum(counts.values()),
+            "flagged": counts["flag"],
+            "blocked": counts["block"],
+            "in_force": version == in_force,
+        }
+        for version, counts in sorted(tally.items())
+    ]
+
+
+def _flagged(conn: Connection, since: str | None, until: str | None) -> dict[str, Any] | None:
+    """The register's counts for entries discovered in the period (overdue as of now);
+    None for a database from before the register existed."""
+    if not queries.register_present(conn):
+        return None
+    return register.counts(conn, register.FlaggedFilter(since=since, until=until), now_iso())
+
+
 def _keys(settings: Settings) -> dict[str, Any]:
     if not settings.key_file.exists():
         return {"key_file": "not available to this report", "live": [], "retired": []}
@@ -170,12 +236,19 @@ def build_report(
     trusted = keys.get("checkpoint_public_keys") or None
     chain = reader.verify_chain(conn, trusted)
     stats = queries.daily_stats(conn, where)
+    configuration = _configuration(settings)
+    in_force = (configuration["content_rules"] or {}).get("version")
     return {
         "generated_at": _now(),
         "privlog_version": __version__,
         "period": {"since": since, "until": until},
-        "configuration": _configuration(settings),
-        "counts": {**stats["totals"], **_ledger(conn, where), "flagged_content": None},
+        "configuration": configuration,
+        "counts": {
+            **stats["totals"],
+            **_ledger(conn, where),
+            "ruleset_versions": _ruleset_versions(conn, where, in_force),
+            "flagged_content": _flagged(conn, since, until),
+        },
         "days": stats["days"],
         "chain": {
             **chain.as_dict(),
@@ -226,10 +299,57 @@ def _bars(title: str, items: list[tuple[str, int]]) -> str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Mark:
+    """A table cell with a class (``ok``, ``bad``): the words say it too, not colour alone."""
+
+    value: object
+    css: str
+
+
+def _td(cell: object) -> str:
+    if isinstance(cell, _Mark):
+        return f'<td class="{cell.css}">{_e(cell.value)}</td>'
+    return f"<td>{_e(cell)}</td>"
+
+
 def _table(rows: list[tuple[object, ...]], header: tuple[str, ...]) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in r) + "</tr>" for r in rows)
+    body = "".join("<tr>" + "".join(_td(c) for c in r) + "</tr>" for r in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _flagged_rows(flagged: dict[str, Any] | None, configured: bool) -> list[tuple[object, ...]]:
+    if flagged is None:
+        return [("flagged content", "no register in this database (before migration 0007)")]
+    total = flagged["total"]
+    note = "" if configured or total else " (content rules not configured)"
+    overdue = flagged["overdue"]
+    return [
+        ("flagged content: register entries", f"{total}{note}"),
+        ("flagged content: open", flagged["open"]),
+        (
+            "flagged content: overdue (open past the remediation deadline)",
+            _Mark(f"{overdue} OVERDUE", "bad") if overdue else _Mark(0, "ok"),
+        ),
+        ("flagged content: remediated", flagged["remediated"]),
+        ("flagged content: regenerated copies caught", flagged["regenerated"]),
+        (
+            "flagged content: inputs / outputs",
+            f"{flagged['by_direction'].get('input', 0)} / "
+            f"{flagged['by_direction'].get('output', 0)}",
+        ),
+    ]
+
+
+def _versions_line(versions: list[dict[str, Any]]) -> str:
+    if not versions:
+        return "none (no record in the period was checked against content rules)"
+    return "; ".join(
+        f"{v['version']}{' (in force)' if v['in_force'] else ''}: {v['records']} records, "
+        f"{v['flagged']} flagged, {v['blocked']} blocked"
+        for v in versions
+    )
 
 
 def _content_line(status: dict[str, Any] | None) -> str:
@@ -253,6 +373,13 @@ def render_html(report: dict[str, Any]) -> str:
         f"{_e(chain['problem']['reason'])}</p>"
     )
     log = report["access_log"]
+    flagged = counts["flagged_content"]
+    late = (
+        f'<p class="bad">{flagged["overdue"]} flagged-content entries are open past their '
+        "remediation deadline.</p>"
+        if flagged and flagged["overdue"]
+        else ""
+    )
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>privlog evidence report</title><style>{_STYLE}</style></head><body>",
@@ -275,14 +402,19 @@ def render_html(report: dict[str, Any]) -> str:
                     "users' requests",
                     ", ".join(f"{k} {v}" for k, v in counts["subject_requests"].items()) or "0",
                 ),
-                ("flagged content", "content rules not configured"),
+                *_flagged_rows(flagged, config["content_rules"] is not None),
             ],
             ("what", "count"),
         ),
+        late,
         _bars("Records per day", [(d["day"], d["records"]) for d in report["days"]]),
         _bars("Entity types replaced", sorted(counts["entities"].items(), key=lambda kv: -kv[1])),
         _bars("Outcomes", sorted(counts["outcomes"].items())),
         _bars("Egress decisions", sorted(counts["egress"].items())),
+        _bars(
+            "Flagged content by category",
+            sorted((flagged or {}).get("by_category", {}).items(), key=lambda kv: (-kv[1], kv[0])),
+        ),
         "<h2>Configuration in force</h2>",
         _table(
             [
@@ -307,6 +439,10 @@ def render_html(report: dict[str, Any]) -> str:
                     ),
                 ),
                 ("content rules", _content_line(config["content_rules"])),
+                (
+                    "rule-set versions in the period's records",
+                    _versions_line(counts["ruleset_versions"]),
+                ),
             ],
             ("setting", "value"),
         ),

@@ -17,6 +17,14 @@
   var ENTITY_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
   var TOKEN_CHARS = /^[\x21-\x7e]+$/;
   var OUTCOMES = ['logged', 'forwarded', 'blocked'];
+  var FLAGGED_PAGE = 25;
+  // The dashboard's filters that mean something for the register (by discovery time).
+  var FLAGGED_SCOPE = ['since', 'until', 'tenant'];
+  var FLAGGED_VIEWS = {
+    all: { params: {}, total: 'total', noun: 'entries' },
+    open: { params: { status: 'open' }, total: 'open', noun: 'open entries' },
+    overdue: { params: { overdue: 'true' }, total: 'overdue', noun: 'overdue entries' }
+  };
 
   var state = {
     token: null,
@@ -28,7 +36,15 @@
     stats: null,
     records: new Map(),
     recordsPending: false,
-    loadingMore: false
+    loadingMore: false,
+    flaggedGeneration: 0,
+    flaggedView: 'all',
+    flaggedCursor: null,
+    flaggedShown: 0,
+    flaggedStats: null,
+    flaggedEntries: new Map(),
+    flaggedPending: false,
+    flaggedLoading: false
   };
 
   function $(id) {
@@ -223,6 +239,7 @@
     state.token = null;
     state.generation += 1;
     state.recordsGeneration += 1;
+    state.flaggedGeneration += 1;
     storeToken(null);
     resetView();
   }
@@ -231,6 +248,8 @@
     forget();
     $('filter-form').reset();
     state.filters = {};
+    $('fc-view').value = 'all';
+    state.flaggedView = 'all';
     showSignin('');
   }
 
@@ -283,6 +302,14 @@
     setBadge($('access-badge'), 'pending', 'checking…');
     clear($('chain-status'));
     clear($('access-status'));
+    resetFlaggedTable();
+    state.flaggedStats = null;
+    $('flagged-status').textContent = '';
+    clear($('flagged-alert'));
+    ['fc-open', 'fc-overdue', 'fc-remediated', 'fc-regenerated'].forEach(function (id) {
+      $(id).textContent = '–';
+      $(id).classList.remove('tile-alert');
+    });
   }
 
   function guard(generation, fn) {
@@ -321,7 +348,7 @@
     loadStats(generation)
       .then(function () {
         if (!live()) return null;
-        return Promise.all([loadRecords(true), loadChain(generation)]);
+        return Promise.all([loadRecords(true), loadChain(generation), loadFlagged(generation)]);
       })
       .then(function () {
         if (live()) loadAccessLog(generation);
@@ -418,6 +445,206 @@
         }
         failed(generation, $('access-status'))(err);
       });
+  }
+
+  // --- flagged content --------------------------------------------------------------------
+
+  function flaggedFilters() {
+    var params = {};
+    FLAGGED_SCOPE.forEach(function (name) {
+      if (state.filters[name]) params[name] = state.filters[name];
+    });
+    return params;
+  }
+
+  function loadFlagged(generation) {
+    clear($('flagged-alert'));
+    return Promise.all([loadFlaggedStats(generation), loadFlaggedEntries(true)]);
+  }
+
+  function loadFlaggedStats(generation) {
+    return api('/v1/flagged/stats', flaggedFilters())
+      .then(guard(generation, function (counts) {
+        state.flaggedStats = counts;
+        renderFlaggedCounts(counts);
+        updateFlaggedStatus();
+      }))
+      .catch(failed(generation, $('flagged-alert')));
+  }
+
+  function resetFlaggedTable() {
+    state.flaggedCursor = null;
+    state.flaggedShown = 0;
+    state.flaggedEntries.clear();
+    clear($('flagged-body'));
+    show($('flagged-empty'), false);
+    show($('flagged-more'), false);
+  }
+
+  function loadFlaggedEntries(reset) {
+    if (reset) {
+      state.flaggedGeneration += 1;
+      state.flaggedPending = true;
+      resetFlaggedTable();
+      $('flagged-status').textContent = 'Loading flagged content…';
+    }
+    var generation = state.generation;
+    var flaggedGeneration = state.flaggedGeneration;
+    var view = FLAGGED_VIEWS[state.flaggedView] || FLAGGED_VIEWS.all;
+    var params = Object.assign({}, flaggedFilters(), view.params, {
+      limit: FLAGGED_PAGE,
+      cursor: reset ? null : state.flaggedCursor
+    });
+    var table = $('flagged-table');
+    table.setAttribute('aria-busy', 'true');
+    state.flaggedLoading = true;
+    $('flagged-more').disabled = true;
+    return api('/v1/flagged', params)
+      .then(function (page) {
+        if (generation !== state.generation || flaggedGeneration !== state.flaggedGeneration) {
+          return;
+        }
+        state.flaggedPending = false;
+        appendFlagged(page.entries || []);
+        state.flaggedCursor = page.next_cursor;
+        show($('flagged-more'), page.next_cursor !== null && page.next_cursor !== undefined);
+        show($('flagged-empty'), state.flaggedShown === 0);
+        updateFlaggedStatus();
+      })
+      .catch(function (err) {
+        if (flaggedGeneration !== state.flaggedGeneration) return;
+        $('flagged-status').textContent = '';
+        failed(generation, $('flagged-alert'))(err);
+      })
+      .then(function () {
+        table.removeAttribute('aria-busy');
+        state.flaggedLoading = false;
+        $('flagged-more').disabled = false;
+      });
+  }
+
+  function renderFlaggedCounts(counts) {
+    $('fc-open').textContent = fmtNumber(counts.open);
+    $('fc-overdue').textContent = fmtNumber(counts.overdue);
+    $('fc-remediated').textContent = fmtNumber(counts.remediated);
+    $('fc-regenerated').textContent = fmtNumber(counts.regenerated);
+    $('fc-overdue').classList.toggle('tile-alert', Number(counts.overdue) > 0);
+  }
+
+  function updateFlaggedStatus() {
+    if (state.flaggedPending) return;
+    var view = FLAGGED_VIEWS[state.flaggedView] || FLAGGED_VIEWS.all;
+    var total = state.flaggedStats ? state.flaggedStats[view.total] : null;
+    var text = 'Showing ' + fmtNumber(state.flaggedShown);
+    if (typeof total === 'number') text += ' of ' + fmtNumber(Math.max(total, state.flaggedShown));
+    $('flagged-status').textContent = text + ' ' + view.noun + ', newest first';
+  }
+
+  function badge(text, className) {
+    var node = el('span', 'badge', text);
+    if (className) node.classList.add(className);
+    return node;
+  }
+
+  function flaggedRow(entry) {
+    var tr = el('tr');
+    var id = String(entry.id);
+    tr.dataset.entryId = id;
+    tr.dataset.status = String(entry.status);
+    if (entry.overdue) {
+      tr.classList.add('overdue');
+      tr.dataset.overdue = 'true';
+    }
+
+    var when = el('td', 'nowrap');
+    when.appendChild(timeNode(entry.discovered_at));
+    var details = el('button', 'linklike sub', 'details');
+    details.type = 'button';
+    details.dataset.entryId = id;
+    details.setAttribute('aria-label', 'Show all fields of register entry ' + id);
+    when.appendChild(details);
+    tr.appendChild(when);
+
+    tr.appendChild(el('td', null, entry.category));
+
+    var rule = el('td', 'mono');
+    rule.appendChild(document.createTextNode(String(entry.rule_id || '—')));
+    if (entry.related_to) {
+      var copy = 'copy of ' + String(entry.related_to).slice(0, 8) + '…';
+      if (typeof entry.similarity === 'number') {
+        copy += ' (' + Math.round(entry.similarity * 100) + '% similar)';
+      }
+      var note = el('span', 'sub', copy);
+      note.title = String(entry.related_to);
+      rule.appendChild(note);
+    }
+    tr.appendChild(rule);
+
+    tr.appendChild(el('td', null, entry.direction));
+
+    var action = String(entry.action || '');
+    var actionCell = el('td');
+    actionCell.appendChild(badge(action || '—', action === 'block' || action === 'flag'
+      ? 'action-' + action : null));
+    tr.appendChild(actionCell);
+
+    var due = el('td', 'nowrap');
+    due.appendChild(timeNode(entry.remediation_due));
+    tr.appendChild(due);
+
+    var status = el('td', 'status-cell');
+    var remediated = entry.status === 'remediated';
+    status.appendChild(badge(String(entry.status || '—'), remediated ? 'entry-remediated' : 'entry-open'));
+    if (entry.overdue) status.appendChild(badge('overdue', 'badge-overdue'));
+    if (remediated && entry.remediated_at) {
+      var done = el('span', 'sub');
+      done.appendChild(document.createTextNode('on '));
+      done.appendChild(timeNode(entry.remediated_at));
+      if (entry.remediation_note) done.title = String(entry.remediation_note);
+      status.appendChild(done);
+    }
+    tr.appendChild(status);
+
+    var excerpt = el('td', 'text-cell');
+    var text = entry.excerpt === null || entry.excerpt === undefined ? '' : String(entry.excerpt);
+    if (!text) {
+      excerpt.appendChild(el('span', 'muted', '(no excerpt)'));
+    } else {
+      var clipped = text.length > TEXT_PREVIEW ? text.slice(0, TEXT_PREVIEW - 1) + '…' : text;
+      var span = el('span', 'scrubbed excerpt', clipped);
+      span.title = text;
+      excerpt.appendChild(span);
+    }
+    tr.appendChild(excerpt);
+    return tr;
+  }
+
+  function appendFlagged(entries) {
+    var fragment = document.createDocumentFragment();
+    entries.forEach(function (entry) {
+      state.flaggedEntries.set(String(entry.id), entry);
+      fragment.appendChild(flaggedRow(entry));
+    });
+    $('flagged-body').appendChild(fragment);
+    state.flaggedShown += entries.length;
+  }
+
+  function onFlaggedClick(event) {
+    var target = event.target;
+    if (!(target instanceof Element)) return;
+    var button = target.closest('button[data-entry-id]');
+    if (!button) return;
+    var entry = state.flaggedEntries.get(button.dataset.entryId);
+    if (entry) openFields('Register entry ' + entry.id, entry);
+  }
+
+  function onFlaggedView() {
+    var value = $('fc-view').value;
+    state.flaggedView = FLAGGED_VIEWS[value] ? value : 'all';
+    if (state.token) {
+      clear($('flagged-alert'));
+      loadFlaggedEntries(true);
+    }
   }
 
   // --- filters ----------------------------------------------------------------------------
@@ -755,12 +982,13 @@
     var button = target.closest('button[data-seq]');
     if (!button) return;
     var record = state.records.get(button.dataset.seq);
-    if (record) openRecord(record);
+    if (record) openFields('Record ' + record.seq, record);
   }
 
-  function openRecord(record) {
+  // Every field of a record or a register entry, as text.
+  function openFields(title, record) {
     var dialog = $('record-dialog');
-    $('record-dialog-title').textContent = 'Record ' + record.seq;
+    $('record-dialog-title').textContent = title;
     var list = $('record-fields');
     clear(list);
     Object.keys(record).forEach(function (key) {
@@ -778,7 +1006,7 @@
       } else if (typeof value === 'object') {
         dd.appendChild(el('pre', null, JSON.stringify(value, null, 2)));
       } else {
-        dd.appendChild(el('span', /hash|salt|token|key/.test(key) ? 'mono' : null, value));
+        dd.appendChild(el('span', /hash|salt|token|key|print|_id$|^id$/.test(key) ? 'mono' : null, value));
       }
       list.appendChild(dd);
     });
@@ -1018,6 +1246,11 @@
       if (!state.loadingMore && state.cursor !== null) loadRecords(false);
     });
     $('records-body').addEventListener('click', onTableClick);
+    $('fc-view').addEventListener('change', onFlaggedView);
+    $('flagged-more').addEventListener('click', function () {
+      if (!state.flaggedLoading && state.flaggedCursor !== null) loadFlaggedEntries(false);
+    });
+    $('flagged-body').addEventListener('click', onFlaggedClick);
     $('record-dialog-close').addEventListener('click', closeRecord);
     $('record-dialog').addEventListener('click', function (event) {
       if (event.target === event.currentTarget) closeRecord();
