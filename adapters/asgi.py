@@ -87,6 +87,11 @@ class PrivlogMiddleware:
         return wrapped
 
 
+class _ReplyCut(Exception):
+    """Raised into the app when it sends after privlog cut (or replaced) its reply, so
+    its stream stops and the model stops generating; caught by this middleware."""
+
+
 def _headers(message: Message) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in message.get("headers", [])}
 
@@ -108,6 +113,7 @@ class _Exchange:
         self.replay: list[Message] = []
         self.guard: ReplyGuard | None = None
         self.held: Message | None = None  # the response start, until the guard releases
+        self.unsent = bytearray()  # the body while nothing is released (for a guard fault)
         client = scope.get("client")
         self.ctx = RequestContext(
             route=scope.get("path", ""),
@@ -128,10 +134,19 @@ class _Exchange:
                 return
             try:
                 await self.mw.app(self.scope, self._receive, self._send)
+            except _ReplyCut:
+                pass  # privlog cut the reply and stopped the app's stream: not an error
+            except BaseExceptionGroup as group:  # a task group around the stream wraps it
+                rest = group.subgroup(lambda e: not isinstance(e, _ReplyCut))
+                if rest is not None:
+                    self.ctx.flags.add("aborted")
+                    raise rest from None
             except BaseException:
                 self.ctx.flags.add("aborted")
                 raise
             finally:
+                if self.held is not None:  # never sent: the server answers 500 itself
+                    self.status = 500
                 self._record("logged")
         finally:
             current_request.reset(token)
@@ -154,6 +169,22 @@ class _Exchange:
         await self._send_error(self.status, body)
         self._record("blocked")
         return True
+
+    async def _guard_failed(self, more: bool) -> None:
+        """A fault in the guard itself (logged and counted): before anything left, the
+        reply goes out unchecked rather than not at all; mid-stream, the stream ends."""
+        guard, self.guard = self.guard, None
+        if self.held is not None:
+            start, self.held = self.held, None
+            await self.send(start)
+            await self.send(
+                {"type": "http.response.body", "body": bytes(self.unsent), "more_body": more}
+            )
+            return
+        if guard is not None:
+            guard.close()
+            self.guard = guard  # finished: the app's next piece stops its stream
+        await self.send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _send_error(self, status: int, body: bytes) -> None:
         await self.send(
@@ -193,24 +224,15 @@ class _Exchange:
                 }
             self.guard = None
             with inbound.suppress_internal_errors("asgi reply guard"):
-                self.guard = inbound.reply_guard(self.mw.privlog, self.ctx, _headers(message))
+                self.guard = inbound.reply_guard(
+                    self.mw.privlog, self.ctx, _headers(message), self.status
+                )
             if self.guard is not None:
                 self.held = message  # sent with the first bytes the guard lets through
                 return
         elif message["type"] == "http.response.body" and self.guard is not None:
-            try:
-                await self._guarded_body(message)
-                return
-            except Exception as exc:
-                if self.guard.released or self.held is None:
-                    raise
-                # A fault in the guard itself before anything left: the reply goes out
-                # unchecked rather than not at all (logged and counted, like every
-                # internal error).
-                inbound.note_internal_error("asgi reply guard", exc)
-                self.guard = None
-                await self.send(self.held)
-                self.held = None
+            await self._guarded_body(message)
+            return
         elif self.held is not None:
             await self.send(self.held)
             self.held = None
@@ -222,12 +244,18 @@ class _Exchange:
         guard = self.guard
         assert guard is not None
         if guard.finished:
-            guard.feed(message.get("body", b""))  # read for the signature, never sent
+            raise _ReplyCut  # the reply was cut or replaced: stop the app's stream
+        body, more = message.get("body", b""), bool(message.get("more_body", False))
+        if self.held is not None:
+            self.unsent += body
+        try:
+            out = guard.feed(body)
+            if not more:
+                out += guard.end()
+        except Exception as exc:
+            inbound.note_internal_error("asgi reply guard", exc)
+            await self._guard_failed(more)
             return
-        more = bool(message.get("more_body", False))
-        out = guard.feed(message.get("body", b""))
-        if not more:
-            out += guard.end()
         if guard.blocked and self.held is not None:
             self.held = None
             self.status, body = guard.refusal()

@@ -142,7 +142,7 @@ def _after_request(response: Response) -> Response:
     with inbound.suppress_internal_errors("flask reply guard"):
         if not refused_here:
             headers = {k.lower(): v for k, v in response.headers.items()}
-            guard = inbound.reply_guard(privlog, ctx, headers)
+            guard = inbound.reply_guard(privlog, ctx, headers, response.status_code)
     if guard is not None:
         response = _guarded(privlog, ctx, guard, response)
     g._privlog_status = response.status_code
@@ -155,46 +155,88 @@ def _guarded(
     privlog: Privlog, ctx: RequestContext, guard: ReplyGuard, response: Response
 ) -> Response:
     """Check the reply: a whole one is replaced by a 451 if blocked; a streamed one is
-    checked as the server sends it, cut if blocked, and recorded when it ends."""
+    checked as the server sends it, cut if blocked, and recorded when it ends. A fault in
+    the guard lets the reply through unchecked (logged and counted)."""
     if not response.is_streamed:
-        guard.feed(response.get_data())
-        guard.end()
+        try:
+            guard.feed(response.get_data())
+            guard.end()
+        except Exception as exc:
+            inbound.note_internal_error("flask reply guard", exc)
+            return response
         if guard.blocked:
             status, body = guard.refusal()
             return Response(body, status=status, mimetype="application/json")
         return response
     guard.replaceable = False  # the status line is gone by the time a piece is judged
     guard.whole = False
-    response.response = _stream(privlog, ctx, guard, response.response, response.status_code)
+    response.response = _GuardedStream(privlog, ctx, guard, response.response, response.status_code)
     response.headers.pop("Content-Length", None)
     g._privlog_deferred = True
     return response
 
 
-def _stream(
-    privlog: Privlog,
-    ctx: RequestContext,
-    guard: ReplyGuard,
-    chunks: Iterable[bytes | str],
-    status: int,
-) -> Iterator[bytes]:
-    try:
-        for chunk in chunks:
-            out = guard.feed(chunk.encode() if isinstance(chunk, str) else chunk)
+class _GuardedStream:
+    """The app's streamed body, checked piece by piece. ``close`` (which the WSGI server
+    always calls, even when it never iterates, as for HEAD) stops the app's generator and
+    writes the record."""
+
+    def __init__(
+        self,
+        privlog: Privlog,
+        ctx: RequestContext,
+        guard: ReplyGuard,
+        chunks: Iterable[bytes | str],
+        status: int,
+    ) -> None:
+        self.privlog, self.ctx, self.guard, self.status = privlog, ctx, guard, status
+        self.chunks = chunks
+        self.closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._checked()
+        finally:  # the end, a cut or a disconnect: stop the app's generator, record
+            self.close()
+
+    def _checked(self) -> Iterator[bytes]:
+        guard: ReplyGuard | None = self.guard
+        for chunk in self.chunks:
+            data = chunk.encode() if isinstance(chunk, str) else chunk
+            if guard is None:  # the guard failed before anything left: pass through
+                yield data
+                continue
+            try:
+                out = guard.feed(data)
+            except Exception as exc:
+                inbound.note_internal_error("flask reply guard", exc)
+                if guard.released:
+                    return  # mid-stream: end it rather than send unchecked text
+                out, guard = guard.unreleased() + data, None
             if out:
                 yield out
-            if guard.finished:
-                break  # closing the app's generator stops the model
-        else:
-            out = guard.end()
+            if guard is not None and guard.finished:
+                return  # cut: close() stops the app's generator, so the model stops
+        if guard is not None:
+            try:
+                out = guard.end()
+            except Exception as exc:
+                inbound.note_internal_error("flask reply guard", exc)
+                out = b"" if guard.released else guard.unreleased()
             if out:
                 yield out
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()  # a cut stops the app's generator: the model stops producing
-        with inbound.suppress_internal_errors("flask record"):
-            inbound.finish(privlog, ctx, status=status)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        close = getattr(self.chunks, "close", None)
+        try:
+            if close is not None:
+                close()
+        finally:
+            with inbound.suppress_internal_errors("flask record"):
+                inbound.finish(self.privlog, self.ctx, status=self.status)
 
 
 def _teardown_request(exc: BaseException | None) -> None:

@@ -370,11 +370,20 @@ class Privlog:
     def _index_outputs(self, evidence: Sequence[Evidence]) -> None:
         """Flagged outputs count at once in this process (others learn of them when their
         writer refreshes the index from the register)."""
+        from privlog.flagged import NEAR_DUPLICATE_RULE
+
         for item in evidence:
             if item.signature is None or not item.key_id or not item.entry_ids:
                 continue
-            # The strictest hit stands for the reply: a copy is treated as it was.
-            pairs = list(zip(item.entry_ids, item.decision.hits, strict=True))
+            # The strictest rule hit stands for the reply. A reply caught only as a copy
+            # is not indexed itself: a false match must not spread.
+            pairs = [
+                (entry_id, hit)
+                for entry_id, hit in zip(item.entry_ids, item.decision.hits, strict=True)
+                if hit.rule_id != NEAR_DUPLICATE_RULE
+            ]
+            if not pairs:
+                continue
             entry_id, hit = max(pairs, key=lambda p: p[1].action == "block")
             self.flagged_index.add(entry_id, hit.category, item.signature, item.key_id, hit.action)
 
@@ -514,7 +523,7 @@ class Privlog:
         return RecordWriter(
             store_factory,
             self._prepare,
-            tick=self._refresh_index,
+            tick=self._writer_tick,
             settings=WriterSettings(
                 queue_size=store_policy.queue_size,
                 batch_size=store_policy.batch_size,
@@ -523,8 +532,18 @@ class Privlog:
             ),
         )
 
+    def _writer_tick(self, store: ChainStore) -> None:
+        """Runs on the writer thread between batches: checkpoints follow a key rotation
+        (and stop using a retired key), and the flagged-output index learns of outputs
+        other processes flagged."""
+        ring = self.keyring
+        if store.signer is not None and store.signer.key_id != ring.current.kid:
+            from privlog.store.chain import Signer
+
+            store.signer = Signer.for_ring(ring)
+        self._refresh_index(store)
+
     def _refresh_index(self, store: ChainStore) -> None:
-        """Runs on the writer thread: learn of outputs other processes flagged."""
         content = self.settings.policy.content
         if content.rules_file is None or content.near_duplicate <= 0:
             return
@@ -579,15 +598,21 @@ class Privlog:
 
         rows: list[dict[str, Any]] = []
         for item in evidence:
-            rows += register_rows(
-                item,
-                keyring=self.keyring,
-                scrub=lambda text: self.pipeline.scrub(text).text,
-                remediation_days=self.settings.policy.content.remediation_days,
-                record_id=record.record_id,
-                tenant=record.tenant,
-            )
-            item.text = ""  # the raw text goes as soon as it is fingerprinted
+            try:
+                rows += register_rows(
+                    item,
+                    keyring=self.keyring,
+                    scrub=lambda text: self.pipeline.scrub(text).text,
+                    remediation_days=self.settings.policy.content.remediation_days,
+                    record_id=record.record_id,
+                    tenant=record.tenant,
+                )
+            except Exception as exc:  # the record is still written; its decision names
+                # the rules, so the missing entry shows in the report's reconciliation
+                log.error("privlog: register entry not written (%s)", type(exc).__name__)
+            finally:
+                item.text = ""  # the raw text goes as soon as it is fingerprinted
+                item.snippets = ()
         return rows
 
     def _scrub_pending(self, item: PendingInput) -> UsageRecord:

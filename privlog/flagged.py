@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -23,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from privlog.errors import KeyFileError
 from privlog.keys import KeyRing
 from privlog.safety import ContentDecision, Direction
 from privlog.similarity import PERMUTATIONS, MinHasher, Signature, similarities
@@ -47,6 +48,10 @@ NEAR_DUPLICATE_RULE = "near-duplicate"
 _FINGERPRINT = "content-fingerprint"
 _MINHASH = "content-minhash"
 SNIPPET_CONTEXT = 80
+# Characters of identifiers (numbers, e-mail and web addresses, handles; not CJK, which
+# has no spaces to stop at), and how far an excerpt's edge may move to keep one whole.
+_TOKEN_CHAR = re.compile(r"[0-9A-Za-z@._+\-:/#%~=&?\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+_TOKEN_REACH = 64
 _MAX_EXCERPT = 240
 _MAX_TEXT = 100_000
 # Entries another process flagged can commit a little after their discovery time; the
@@ -88,12 +93,20 @@ class Evidence:
 
 
 def snippet(text: str, start: int, end: int) -> str:
-    """The match and ``SNIPPET_CONTEXT`` characters either side (the opening of the text
-    for a match without a span, such as a regenerated copy)."""
+    """The match and about ``SNIPPET_CONTEXT`` characters either side (the opening of the
+    text for a match without a span, such as a regenerated copy). The edges are moved out
+    to the end of any identifier-like token they would split (a cut number or address
+    could escape the scrubber), and the ellipses stand apart so they glue to nothing."""
     if end <= start:
         start, end = 0, min(len(text), _MAX_EXCERPT - SNIPPET_CONTEXT)
     left, right = max(0, start - SNIPPET_CONTEXT), min(len(text), end + SNIPPET_CONTEXT)
-    return ("…" if left else "") + text[left:right] + ("…" if right < len(text) else "")
+    stop = max(0, left - _TOKEN_REACH)
+    while left > stop and _TOKEN_CHAR.match(text[left - 1]):
+        left -= 1
+    stop = min(len(text), right + _TOKEN_REACH)
+    while right < stop and _TOKEN_CHAR.match(text[right]):
+        right += 1
+    return ("… " if left else "") + text[left:right] + (" …" if right < len(text) else "")
 
 
 def register_rows(
@@ -107,6 +120,9 @@ def register_rows(
 ) -> list[dict[str, Any]]:
     """The register entries for one piece of evidence (one per rule that matched)."""
     kid = evidence.key_id or keyring.current.kid
+    signature = evidence.signature
+    if kid not in keyring.kids:  # retired since the reply: its signature is unusable
+        kid, signature = keyring.current.kid, None
     _, digest = keyring.mac(_FINGERPRINT, evidence.text.casefold().encode(), kid)
     due = dt.datetime.fromisoformat(evidence.discovered_at) + dt.timedelta(days=remediation_days)
     rows = []
@@ -127,8 +143,8 @@ def register_rows(
                 "record_id": record_id,
                 "key_id": kid,
                 "fingerprint": digest.hex(),
-                "signature": None if evidence.signature is None else evidence.signature.hex(),
-                "shingles": None if evidence.signature is None else evidence.signature.size,
+                "signature": None if signature is None else signature.hex(),
+                "shingles": None if signature is None else signature.size,
                 "excerpt": scrub(piece)[:_MAX_EXCERPT],
                 "related_to": near.entry_id if near else None,
                 "similarity": round(near.similarity, 4) if near else None,
@@ -139,24 +155,43 @@ def register_rows(
     return rows
 
 
+@dataclass(frozen=True, slots=True)
+class _Entries:
+    """One immutable snapshot of the index: lookups read it whole, additions replace it."""
+
+    ids: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    kids: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
+    values: npt.NDArray[np.uint64] = field(
+        default_factory=lambda: np.zeros((0, PERMUTATIONS), dtype=np.uint64)
+    )
+    sizes: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+
+@dataclass(frozen=True, slots=True)
+class _New:
+    entry_id: str
+    category: str
+    signature: Signature
+    kid: str
+    action: str
+
+
 class FlaggedIndex:
     """Signatures of flagged outputs, compared in one vectorised step. Thread-safe: a
-    lookup reads a snapshot; additions replace it."""
+    lookup reads one snapshot; additions build the next under a lock and swap it in."""
 
     def __init__(self, keyring: Callable[[], KeyRing]) -> None:
         self._keyring = keyring
         self._lock = threading.Lock()
-        self._ids: list[str] = []
-        self._categories: list[str] = []
-        self._kids: list[str] = []
-        self._actions: list[str] = []
-        self._values = np.zeros((0, PERMUTATIONS), dtype=np.uint64)
-        self._sizes = np.zeros(0, dtype=np.int64)
+        self._entries = _Entries()
+        self._known: set[str] = set()
         self._hashers: dict[str, MinHasher] = {}
         self._loaded_to: str | None = None
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._entries.ids)
 
     def __repr__(self) -> str:
         return f"FlaggedIndex(entries={len(self)})"
@@ -170,68 +205,103 @@ class FlaggedIndex:
         return found
 
     def kids(self) -> list[str]:
-        """Key ids to sign a candidate under: the newest and every one in the index."""
-        current = self._keyring().current.kid
-        return [current, *sorted(set(self._kids) - {current})]
+        """Key ids to sign a candidate under: the newest and every live one in the index.
+        Entries and hashers of retired keys are dropped here (crypto-shredding)."""
+        ring = self._keyring()
+        live = set(ring.kids)
+        entries = self._entries
+        if any(k not in live for k in entries.kids) or any(k not in live for k in self._hashers):
+            self._forget(live)
+            entries = self._entries
+        current = ring.current.kid
+        return [current, *sorted(set(entries.kids) - {current})]
+
+    def _forget(self, live: set[str]) -> None:
+        with self._lock:
+            old = self._entries
+            keep = [i for i, k in enumerate(old.kids) if k in live]
+            self._entries = _Entries(
+                tuple(old.ids[i] for i in keep),
+                tuple(old.categories[i] for i in keep),
+                tuple(old.kids[i] for i in keep),
+                tuple(old.actions[i] for i in keep),
+                old.values[keep],
+                old.sizes[keep],
+            )
+            self._known = set(self._entries.ids)
+            self._hashers = {k: h for k, h in self._hashers.items() if k in live}
 
     def add(
         self, entry_id: str, category: str, signature: Signature, kid: str, action: str
     ) -> None:
+        self._add([_New(entry_id, category, signature, kid, action)])
+
+    def _add(self, new: list[_New]) -> None:
         with self._lock:
-            if entry_id in self._ids:
+            new = [n for n in new if n.entry_id not in self._known]
+            if not new:
                 return
-            self._ids = [*self._ids, entry_id]
-            self._actions = [*self._actions, action]
-            self._categories = [*self._categories, category]
-            self._kids = [*self._kids, kid]
-            self._values = np.vstack([self._values, signature.values[None, :]])
-            self._sizes = np.append(self._sizes, signature.size)
+            old = self._entries
+            self._entries = _Entries(
+                old.ids + tuple(n.entry_id for n in new),
+                old.categories + tuple(n.category for n in new),
+                old.kids + tuple(n.kid for n in new),
+                old.actions + tuple(n.action for n in new),
+                np.vstack([old.values, *(n.signature.values[None, :] for n in new)]),
+                np.append(old.sizes, [n.signature.size for n in new]),
+            )
+            self._known.update(n.entry_id for n in new)
 
     def nearest(self, signatures: Mapping[str, Signature]) -> NearCopy | None:
         """The most similar flagged output to a candidate signed under each key id."""
-        ids, categories, kids, actions = self._ids, self._categories, self._kids, self._actions
-        values, sizes = self._values, self._sizes
-        if not ids:
+        entries = self._entries  # one snapshot: consistent whatever is added meanwhile
+        if not entries.ids:
             return None
         best: NearCopy | None = None
-        kid_column = np.array(kids)
+        kid_column = np.array(entries.kids)
         for kid, signature in signatures.items():
             rows = np.flatnonzero(kid_column == kid)
             if not rows.size:
                 continue
-            scores = similarities(signature, values[rows], sizes[rows])
+            scores = similarities(signature, entries.values[rows], entries.sizes[rows])
             top = int(np.argmax(scores))
             if best is None or scores[top] > best.similarity:
                 row = int(rows[top])
-                best = NearCopy(ids[row], categories[row], float(scores[top]), actions[row])
+                best = NearCopy(
+                    entries.ids[row],
+                    entries.categories[row],
+                    float(scores[top]),
+                    entries.actions[row],
+                )
         return best
 
     def refresh(self, conn: Any) -> int:
-        """Load entries flagged since the last refresh (by any process); return how many."""
+        """Load outputs flagged since the last refresh (by any process); return how many.
+        Regenerated copies are not loaded as originals: a false match must not spread."""
         after = self._loaded_to
         if after is not None:
             after = now_iso(dt.datetime.fromisoformat(after) - _LOOKBACK)
-        added = 0
-        ring = self._keyring()
+        live = set(self._keyring().kids)
+        new: list[_New] = []
         for row in register.signatures_after(conn, after):
             self._loaded_to = max(self._loaded_to or "", str(row["discovered_at"]))
-            if row["id"] in self._ids:
+            if row["id"] in self._known or row["rule_id"] == NEAR_DUPLICATE_RULE:
                 continue
-            try:
-                ring.get(str(row["key_id"]))
-            except KeyFileError:
+            if row["key_id"] not in live:
                 continue  # its key was retired: the signature can no longer be compared
             try:
                 signature = Signature.from_hex(str(row["signature"]), int(row["shingles"] or 0))
             except ValueError:
                 log.warning("privlog: register entry %s has a malformed signature", row["id"])
                 continue
-            self.add(
-                str(row["id"]),
-                str(row["category"]),
-                signature,
-                str(row["key_id"]),
-                str(row["action"]),
+            new.append(
+                _New(
+                    str(row["id"]),
+                    str(row["category"]),
+                    signature,
+                    str(row["key_id"]),
+                    str(row["action"]),
+                )
             )
-            added += 1
-        return added
+        self._add(new)
+        return len(new)

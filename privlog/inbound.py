@@ -137,11 +137,11 @@ def refusal(privlog: Privlog, ctx: RequestContext) -> tuple[int, bytes] | None:
 
 
 def reply_guard(
-    privlog: Privlog, ctx: RequestContext, headers: Mapping[str, str]
+    privlog: Privlog, ctx: RequestContext, headers: Mapping[str, str], status: int | None
 ) -> ReplyGuard | None:
-    """A content-rule guard for the reply about to be sent, or None (no rules, or a reply
-    privlog cannot read)."""
-    guard = ReplyGuard.for_reply(privlog, ctx, headers)
+    """A content-rule guard for the reply about to be sent, or None (no rules, no body, or
+    a reply privlog cannot read)."""
+    guard = ReplyGuard.for_reply(privlog, ctx, headers, status=status)
     if guard is not None:
         ctx.output = guard
     return guard

@@ -4,9 +4,13 @@ A :class:`ReplyGuard` sees the reply's bytes before the client does. A plain rep
 body, or any body whose length is declared and within ``max_inspect_bytes``) is held
 until complete and checked whole: if a rule blocks it, the client gets a 451 instead and
 none of the reply. A stream (server-sent events, NDJSON, chunked text) is released piece
-by piece, but the newest ``output_window`` characters are always held back, so a match
-that spans pieces is found before any part of it leaves; a block cuts the stream there
-(an SSE stream ends with a ``privlog.blocked`` event, NDJSON with an error line).
+by piece, but the newest ``output_window`` characters are always held back (counted as
+the rules see text: normalised, white space collapsed, so padding cannot stretch a match
+past the window), so a keyword match that spans pieces is found before any part of it
+leaves, as is a pattern match of up to ``output_window`` characters; a block cuts the
+stream there (an SSE stream ends with a ``privlog.blocked`` event, NDJSON with an error
+line). A JSON reply larger than ``max_inspect_bytes`` is read as a stream of unescaped
+text.
 
 Text is taken from what a model's reply carries: the data of each SSE event and each
 NDJSON line, and from JSON the strings held under content keys (``content``, ``text``,
@@ -16,13 +20,13 @@ other media types (images, archives) and compressed replies are not inspected.
 The guard also signs the reply as it grows (:mod:`privlog.similarity`) and compares it
 with the flagged outputs in the register: a regenerated copy is flagged or blocked like a
 rule match and linked to the entry it copies. The signature of a cut stream covers what
-was generated up to the cut, and what the app still sends after it (read, never sent, up
-to 8,000 characters; Starlette stops a streaming response when its client is gone, and the
-Flask adapter closes the generator, so usually that is nothing and the model stops).
+was generated up to the cut: after a cut both adapters stop the app's stream (so the model
+stops too).
 """
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import json
 import re
@@ -32,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from privlog.context import RequestContext
 from privlog.flagged import NEAR_DUPLICATE_RULE, SNIPPET_CONTEXT, Evidence, NearCopy, snippet
-from privlog.safety import ContentDecision, Hit, RuleSet
+from privlog.safety import ContentDecision, Hit, RuleSet, folded_offsets
 from privlog.similarity import RunningSignature, Signature
 
 if TYPE_CHECKING:
@@ -57,7 +61,7 @@ _CONTENT_KEYS = frozenset(
 )
 _SSE_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 _KEEP_TEXT = 100_000  # characters kept for the register's fingerprint
-_LISTEN_AFTER_CUT = 8_000  # characters read (not sent) after a cut, for the signature
+_COMPARE_EVERY = 32  # characters of new text between comparisons with flagged outputs
 
 
 def reply_kind(content_type: str | None) -> Kind | None:
@@ -140,6 +144,34 @@ class _Piece:
     end: int
 
 
+class _JsonUnescape:
+    """JSON string escapes decoded as a JSON body streams (a large JSON reply is read as
+    text, and ``\\u5047`` must match like the character it stands for)."""
+
+    def __init__(self) -> None:
+        self._carry = ""
+
+    def __call__(self, text: str, final: bool = False) -> str:
+        text = self._carry + text
+        self._carry = ""
+        cut = text.rfind("\\", max(0, len(text) - 12))
+        if cut >= 0 and not final:
+            text, self._carry = text[:cut], text[cut:]
+        out = _ESCAPE.sub(_unescape, text)
+        return out.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
+_SIMPLE = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
+
+
+def _unescape(found: re.Match[str]) -> str:
+    code = found.group(1)
+    if len(code) == 5:
+        return chr(int(code[1:], 16))
+    return _SIMPLE.get(code, code)
+
+
 class ReplyGuard:
     """One reply's check. Feed it the body as the app sends it; send what it returns."""
 
@@ -153,6 +185,8 @@ class ReplyGuard:
         self._ctx = ctx
         self._ruleset: RuleSet = rules.ruleset  # one version for the whole reply
         self._max_whole = policy.http.max_inspect_bytes
+        # Counted in normalised characters (white space collapsed, format characters
+        # dropped), the form the rules match: padding cannot stretch a match past it.
         self._hold = max(policy.content.output_window, 2 * self._ruleset.longest_keyword)
         self._threshold = policy.content.near_duplicate
         self._near_action: Literal["flag", "block"] = policy.content.near_duplicate_action
@@ -163,13 +197,14 @@ class ReplyGuard:
             else {}
         )
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._unescape = _JsonUnescape()
         self._buffer = bytearray()
         self._pending: list[_Piece] = []
         self._text = ""  # the reply's text from offset self._base on
         self._base = 0
         self._length = 0
-        self._checked = 0
         self._signed = 0
+        self._compared = 0
         self._kept: list[str] = []  # the first _KEEP_TEXT characters, for the fingerprint
         self._kept_chars = 0
         self._hits: dict[str, Hit] = {}
@@ -181,15 +216,26 @@ class ReplyGuard:
         # Whether a reply blocked before any of it left can still be swapped for a 451
         # (not once a server has sent the status line: then the stream is cut instead).
         self.replaceable = True
-        self._listen_budget = _LISTEN_AFTER_CUT
 
     @classmethod
     def for_reply(
-        cls, privlog: Privlog, ctx: RequestContext, headers: Mapping[str, str]
+        cls,
+        privlog: Privlog,
+        ctx: RequestContext,
+        headers: Mapping[str, str],
+        *,
+        status: int | None = None,
     ) -> ReplyGuard | None:
         """A guard for a reply with these (lower-cased) headers, or None when no content
-        rules are configured or the reply is not text privlog can read."""
+        rules are configured, the reply has no body (HEAD, 1xx, 204, 304) or is not text
+        privlog can read."""
         if privlog.settings.policy.content.rules_file is None:
+            return None
+        if (
+            (ctx.method or "").upper() == "HEAD"
+            or status in (204, 304)
+            or 100 <= (status or 200) < 200
+        ):
             return None
         if headers.get("content-encoding", "identity").strip().lower() != "identity":
             return None
@@ -207,7 +253,6 @@ class ReplyGuard:
     def feed(self, chunk: bytes) -> bytes:
         """Take the next piece of the body; return the bytes that may be sent now."""
         if self.finished:
-            self._listen(chunk)
             return b""
         if self.whole:
             self._buffer += chunk
@@ -227,48 +272,43 @@ class ReplyGuard:
             self._buffer.clear()
             if self.kind == "json":
                 try:
-                    text = json_text(json.loads(body), joiner="\n")
-                except ValueError:
-                    text = body.decode("utf-8", "replace")
+                    self._add(body, json_text(json.loads(body), joiner="\n"))
+                except (ValueError, RecursionError):
+                    self._add(body, self._unescape(body.decode("utf-8", "replace"), True))
             else:
-                text = body.decode("utf-8", "replace")
-            self._add(body, text)
+                self._split(body, final=True)
         else:
             self._split(b"", final=True)
         out = self._step(final=True)
         self.finished = True
         return out
 
-    @property
-    def listening(self) -> bool:
-        """Cut, but still reading (never sending) what the app generates, so that the
-        register's signature covers the reply and not only its first part."""
-        return self.blocked and not self.whole and self._listen_budget > 0
-
-    def _listen(self, chunk: bytes) -> None:
-        if not self.listening:
-            return
-        before = self._length
-        self._split(chunk, final=False)
-        self._pending.clear()
-        self._listen_budget -= self._length - before
-        self._sign(final=False)
-
     def close(self) -> None:
         """The app stopped sending (an error, a disconnect): keep what was found."""
         self.finished = True
 
+    def unreleased(self) -> bytes:
+        """Everything taken and not yet released (to send unchecked if the guard fails)."""
+        return b"".join(p.raw for p in self._pending) + bytes(self._buffer)
+
     def _stream_instead(self) -> None:
-        """A body without a declared length outgrew the cap: read it as a text stream."""
+        """A whole body outgrew the cap: read on as a stream (JSON as unescaped text)."""
         self.whole = False
-        self.kind = "text"
+        if self.kind == "json":
+            self.kind = "text"
+            self._json_text = True
         body = bytes(self._buffer)
         self._buffer.clear()
         self._split(body, final=False)
 
+    _json_text = False
+
     def _split(self, chunk: bytes, *, final: bool) -> None:
-        if self.kind == "text":
-            self._add(chunk, self._decoder.decode(chunk, final))
+        if self.kind in ("text", "json"):
+            text = self._decoder.decode(chunk, final)
+            if self._json_text or self.kind == "json":
+                text = self._unescape(text, final)
+            self._add(chunk, text)
             return
         self._buffer += chunk
         while True:
@@ -310,31 +350,49 @@ class ReplyGuard:
             self._pending.clear()
             self.finished = True
             return self._cut() if self.released or not self.replaceable else b""
-        limit = self._length if final else self._length - self._hold
         out = bytearray()
-        while self._pending and self._pending[0].end <= limit:
-            out += self._pending.pop(0).raw
+        if final:
+            out += b"".join(p.raw for p in self._pending)
+            self._pending.clear()
+        else:
+            for _ in range(self._releasable()):
+                out += self._pending.pop(0).raw
         if out:
             self.released = True
         self._trim()
         return bytes(out)
 
+    def _window_start(self) -> int:
+        return self._pending[0].start if self._pending else self._length
+
+    def _releasable(self) -> int:
+        """How many leading pieces have ``hold`` normalised characters after them. A
+        piece that does not is held, unless the held text outgrows the inspection cap."""
+        start = self._window_start()
+        positions = folded_offsets(self._text[start - self._base :])
+        n = 0
+        for piece in self._pending:
+            after = len(positions) - bisect.bisect_left(positions, piece.end - start)
+            if after < self._hold and self._length - piece.end < self._max_whole:
+                break
+            n += 1
+        return n
+
     def _check(self, final: bool) -> bool:
-        """Check the new text (and the window before it); return whether to block."""
-        start = max(self._base, self._checked - self._hold)
+        """Check the unreleased text (it holds any match that reaches the new text);
+        return whether to block."""
+        start = self._window_start()
         window = self._text[start - self._base :]
         if window:
             for hit in self._ruleset.check(window, "output").hits:
                 if hit.rule_id not in self._hits:
                     span = (start + hit.span[0], start + hit.span[1])
                     self._hits[hit.rule_id] = Hit(hit.rule_id, hit.category, hit.action, span)
-                    self._snippets[hit.rule_id] = snippet(
-                        self._text, span[0] - self._base, span[1] - self._base
-                    )
+                    self._snippets[hit.rule_id] = snippet(window, *hit.span)
         signatures = self._sign(final)
-        if signatures:
-            near = self._index.nearest(signatures) if self._index is not None else None
-            if near is not None and near.similarity >= self._threshold and self._near is None:
+        if signatures and self._index is not None and self._near is None:
+            near = self._index.nearest(signatures)
+            if near is not None and near.similarity >= self._threshold:
                 self._near = near
                 # A copy of a blocked output gets the configured action; a copy of one
                 # that was only flagged is flagged again (no stricter than the original).
@@ -345,25 +403,25 @@ class ReplyGuard:
                     NEAR_DUPLICATE_RULE, near.category, action, (0, 0)
                 )
                 self._snippets[NEAR_DUPLICATE_RULE] = snippet(self._text, 0, 0)
-        self._checked = self._length
         self.blocked = any(h.action == "block" for h in self._hits.values())
         return self.blocked
 
     def _sign(self, final: bool) -> dict[str, Signature]:
-        """Feed the new text to the running signatures; return them (none if no change)."""
+        """Feed the new text to the running signatures; return them when a comparison is
+        due (every ``_COMPARE_EVERY`` characters, and at the end)."""
         if not self._signing or (self._length == self._signed and not final):
             return {}
         piece = self._text[self._signed - self._base :]
         self._signed = self._length
-        return {kid: r.feed(piece, final=final) for kid, r in self._signing.items()}
+        signatures = {kid: r.feed(piece, final=final) for kid, r in self._signing.items()}
+        if not final and self._length - self._compared < _COMPARE_EVERY:
+            return {}
+        self._compared = self._length
+        return signatures
 
     def _trim(self) -> None:
         """Forget text that is released, checked and signed (long streams stay small)."""
-        keep_from = min(
-            self._checked - self._hold - SNIPPET_CONTEXT,
-            self._signed,
-            self._pending[0].start if self._pending else self._length,
-        )
+        keep_from = min(self._window_start() - SNIPPET_CONTEXT, self._signed)
         drop = keep_from - self._base
         if drop > 4 * max(self._hold, 1024):
             self._text = self._text[drop:]

@@ -40,9 +40,9 @@ from typing import Any, Literal
 import ahocorasick  # type: ignore[import-not-found]  # no type stubs are published
 
 from privlog.errors import ConfigError
-from privlog.text import normalise
+from privlog.text import Normalised, normalise
 
-__all__ = ["ContentDecision", "ContentRules", "Hit", "Rule", "RuleSet"]
+__all__ = ["ContentDecision", "ContentRules", "Hit", "Rule", "RuleSet", "folded_offsets"]
 
 log = logging.getLogger("privlog.safety")
 
@@ -70,7 +70,7 @@ class Hit:
     rule_id: str
     category: str
     action: Action
-    # Where the first match lies in the normalised text (for a scrubbed excerpt in the
+    # Where the first match lies in the checked text (for a scrubbed excerpt in the
     # register), not the text itself.
     span: tuple[int, int] = field(default=(0, 0), compare=False, repr=False)
 
@@ -188,29 +188,69 @@ class RuleSet:
         return ruleset
 
     def check(self, text: str, direction: Direction) -> ContentDecision:
-        """Which rules ``text`` (user input or model output) matches, and what to do."""
-        norm = normalise(text).text
-        folded = _fold(norm)
-        matched: dict[int, tuple[int, int]] = {}
+        """Which rules ``text`` (user input or model output) matches, and what to do. Hit
+        spans index ``text`` itself."""
+        norm = normalise(text)
+        collapsed = _SPACES.sub(" ", norm.text)
+        folded = collapsed.casefold()
+        matched: dict[int, tuple[str, int, int]] = {}  # rule -> (which string, start, end)
         if self._automaton is not None and folded:
             for end, (length, owners) in self._automaton.iter(folded):
                 for index in owners:
-                    matched.setdefault(index, (end + 1 - length, end + 1))
+                    matched.setdefault(index, ("folded", end + 1 - length, end + 1))
         for index, rule in enumerate(self.rules):
             if index not in matched:
                 for pattern in rule.patterns:
-                    if found := pattern.search(norm):
-                        matched[index] = found.span()
+                    if found := pattern.search(collapsed):
+                        matched[index] = ("collapsed", *found.span())
                         break
-        hits = tuple(
-            Hit(r.rule_id, r.category, r.action, matched[i])
-            for i, r in enumerate(self.rules)
-            if i in matched and direction in r.applies_to
+        hits = [
+            (i, r) for i, r in enumerate(self.rules) if i in matched and direction in r.applies_to
+        ]
+        if not hits:
+            return ContentDecision("allow", (), self.version)
+        maps = _offset_maps(norm.text)
+        spans = {i: _to_source(norm, maps[matched[i][0]], *matched[i][1:]) for i, _ in hits}
+        found_hits = tuple(Hit(r.rule_id, r.category, r.action, spans[i]) for i, r in hits)
+        action: Literal["allow", "flag", "block"] = (
+            "block" if any(h.action == "block" for h in found_hits) else "flag"
         )
-        action: Literal["allow", "flag", "block"] = "allow"
-        if hits:
-            action = "block" if any(h.action == "block" for h in hits) else "flag"
-        return ContentDecision(action, hits, self.version)
+        return ContentDecision(action, found_hits, self.version)
+
+
+def _offset_maps(norm: str) -> dict[str, list[int]]:
+    """For the white-space-collapsed and the case-folded forms of ``norm``, the offset in
+    ``norm`` of each character (built only when a rule matched, to place its excerpt)."""
+    collapsed: list[int] = []
+    folded: list[int] = []
+    last_space = False
+    for i, ch in enumerate(norm):
+        space = ch.isspace()
+        if space and last_space:
+            continue
+        last_space = space
+        collapsed.append(i)
+        folded.extend([i] * (1 if space else len(ch.casefold())))
+    return {"collapsed": collapsed, "folded": folded}
+
+
+def folded_offsets(text: str) -> list[int]:
+    """The offset in ``text`` of each character of its matching form (normalised, white
+    space collapsed, case-folded), ascending: how many characters a rule sees after any
+    point of ``text``."""
+    norm = normalise(text)
+    folded = _offset_maps(norm.text)["folded"]
+    if norm.is_identity:
+        return folded
+    return [norm.char_source(i)[0] for i in folded]
+
+
+def _to_source(norm: Normalised, offsets: list[int], start: int, end: int) -> tuple[int, int]:
+    if not offsets or end <= start:
+        return 0, 0
+    first = offsets[min(start, len(offsets) - 1)]
+    last = offsets[min(end, len(offsets)) - 1]
+    return norm.to_source(first, last + 1)
 
 
 class ContentRules:

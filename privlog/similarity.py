@@ -1,28 +1,30 @@
 """Keyed MinHash fingerprints, for catching a flagged output when it is generated again.
 
-A text becomes a set of *shingles*: the overlapping runs of five characters of its token
-stream, where a token is a word (letters or digits) or a single CJK character, taken from
-the normalised, case-folded text and joined by single spaces (so punctuation, zero-width
-characters, full-width letters or a change of case do not make a new text, and a changed
-word changes only the shingles that overlap it).
+A text becomes a set of *shingles*: overlapping pairs of tokens, where a token is a word
+(letters or digits) or a single CJK character (so Chinese text gives character pairs),
+taken from the normalised, case-folded text (so punctuation, zero-width characters,
+full-width letters or a change of case do not make a new text).
 Each shingle is hashed with a key from the key ring (BLAKE2b, keyed), so the stored
 signatures say nothing to anyone without the key: they cannot be tested against guessed
 content. ``PERMUTATIONS`` universal hash functions, their coefficients also derived from
 the key, turn the set into a signature of minima; the share of equal minima between two
 signatures estimates the Jaccard similarity of the two sets.
 
-Similarity here is the larger of the two *containments* (the share of one text's shingles
-found in the other), estimated from the Jaccard estimate and both set sizes, for texts of
-at least ``MIN_SHINGLES`` shingles (shorter ones use the Jaccard estimate). Containment
-catches a flagged text regenerated inside a longer reply, and the first part of a streamed
-reply that is regenerating one, which plain Jaccard would miss.
+Similarity here is the *containment* of the smaller set in the larger (the share of its
+shingles found in the other), estimated from the Jaccard estimate and both set sizes,
+when the smaller has at least ``MIN_SHINGLES`` shingles and the two sizes are within
+``CONTAINMENT_RATIO`` of each other; otherwise the Jaccard estimate. Containment catches a
+flagged text regenerated inside a longer reply, and a streamed reply a quarter of the way
+into regenerating one, which plain Jaccard would miss; the size limit keeps a short reply
+from matching a long flagged one just for sharing common word pairs.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,11 +32,20 @@ import numpy.typing as npt
 
 from privlog.text import normalise
 
-__all__ = ["MIN_SHINGLES", "PERMUTATIONS", "SHINGLE", "MinHasher", "RunningSignature", "Signature"]
+__all__ = [
+    "CONTAINMENT_RATIO",
+    "MIN_SHINGLES",
+    "PERMUTATIONS",
+    "MinHasher",
+    "RunningSignature",
+    "Signature",
+]
 
 PERMUTATIONS = 128
-SHINGLE = 5  # characters per shingle
-MIN_SHINGLES = 120  # about twenty words: shorter texts are compared by Jaccard only
+MIN_SHINGLES = 24  # about 25 words: shorter texts are compared by Jaccard only
+# Containment counts only between texts within this factor of each other's size: any
+# short text shares most of its word pairs with a long enough unrelated one.
+CONTAINMENT_RATIO = 4
 _PRIME = np.uint64(4_294_967_291)  # the largest prime below 2**32: a*x + b fits in 64 bits
 _TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_\u3400-\u9fff\uf900-\ufaff]+")
 
@@ -82,7 +93,7 @@ class MinHasher:
         return f"MinHasher(kid={self.kid!r})"
 
     def shingle_hashes(self, text: str) -> set[int]:
-        return {self._hash(g) for g in _grams(" ".join(tokens(text)))}
+        return {self._hash(_pair(a, b)) for a, b in itertools.pairwise(tokens(text))}
 
     def _hash(self, shingle: str) -> int:
         keyed = self._keyed.copy()  # a copy skips the key's setup block on every shingle
@@ -112,7 +123,7 @@ class RunningSignature:
         self._seen: set[int] = set()
         self._values = hasher.minima(())
         self._pending = ""  # the start of a token that may continue in the next piece
-        self._tail = ""  # the last SHINGLE - 1 characters of the token stream so far
+        self._last = ""  # the newest complete token, the left half of the next shingle
 
     def feed(self, piece: str, *, final: bool = False) -> Signature:
         text = self._pending + normalise(piece).text.casefold()
@@ -120,21 +131,19 @@ class RunningSignature:
         self._pending = ""
         if not final and found and found[-1].end() == len(text):
             self._pending = text[found.pop().start() :]
-        words = " ".join(m.group() for m in found)
-        if not words:
-            return Signature(self._values.copy(), len(self._seen))
-        stream = f"{self._tail} {words}" if self._tail else words
-        self._tail = stream[-(SHINGLE - 1) :]
-        # Every gram of ``stream`` holds at least one new character: none is counted twice.
-        new = {self.hasher._hash(g) for g in _grams(stream)} - self._seen
+        words = [m.group() for m in found]
+        chain = [self._last, *words] if self._last else words
+        if words:
+            self._last = words[-1]
+        new = {self.hasher._hash(_pair(a, b)) for a, b in itertools.pairwise(chain)} - self._seen
         if new:
             self._seen |= new
             self._values = np.minimum(self._values, self.hasher.minima(new))
         return Signature(self._values.copy(), len(self._seen))
 
 
-def _grams(stream: str) -> Iterator[str]:
-    return (stream[i : i + SHINGLE] for i in range(len(stream) - SHINGLE + 1))
+def _pair(a: str, b: str) -> str:
+    return f"{a}\x1f{b}"
 
 
 def similarity(candidate: Signature, flagged: Signature) -> float:
@@ -151,9 +160,10 @@ def similarities(
     jaccard = (values == candidate.values[None, :]).mean(axis=1)
     shared = jaccard * (candidate.size + sizes) / (1 + jaccard)  # |A ∩ B|, estimated
     best = jaccard.copy()
-    if candidate.size >= MIN_SHINGLES:
-        best = np.maximum(best, shared / candidate.size)
-    big = sizes >= MIN_SHINGLES
-    best[big] = np.maximum(best[big], shared[big] / sizes[big])
+    smaller = np.minimum(sizes, candidate.size)
+    comparable = (smaller >= MIN_SHINGLES) & (
+        smaller * CONTAINMENT_RATIO >= np.maximum(sizes, candidate.size)
+    )
+    best[comparable] = np.maximum(best[comparable], shared[comparable] / smaller[comparable])
     result: npt.NDArray[np.float64] = np.minimum(best, 1.0)
     return result

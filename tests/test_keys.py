@@ -113,6 +113,7 @@ def test_a_running_app_follows_rotation_and_retirement(
     pl = make_privlog(tmp_path)
     try:
         pl.log_input({"prompt": "one"}, route="/c", subject="alice")
+        ring_k1 = KeyRing.load(tmp_path / "privlog.keys")
         KeyRing.load(tmp_path / "privlog.keys").rotate()
         pl.log_input({"prompt": "two"}, route="/c", subject="alice")
         KeyRing.load(tmp_path / "privlog.keys").retire("k1")
@@ -123,6 +124,16 @@ def test_a_running_app_follows_rotation_and_retirement(
         pl.log_input({"prompt": "three"}, route="/c", subject="alice")
         epochs = [r["subject_token"].split(":")[0] for r in stored(pl)]
         assert epochs == ["k1", "k2", "k2"]
+        # The writer's checkpoints follow too (checked between batches).
+        from privlog.store.chain import Signer
+        from privlog.store.chainstore import ChainStore
+        from privlog.store.database import make_engine
+
+        store = ChainStore(make_engine(pl.settings.database_url), Signer.for_ring(ring_k1))
+        pl._writer_tick(store)
+        assert store.signer is not None
+        assert store.signer.key_id == "k2"
+        store.close()
     finally:
         pl.close()
 

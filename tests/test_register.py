@@ -13,11 +13,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
 from privlog import Privlog
-from privlog.config import ContentPolicy
+from privlog.config import ContentPolicy, Settings
 from privlog.context import RequestContext
 from privlog.errors import RegisterError
 from privlog.keys import KeyRing
@@ -298,16 +299,31 @@ def test_other_processes_learn_of_flagged_outputs_from_the_register(tmp_path: Pa
         second.close()
 
 
-def test_retiring_a_key_unlinks_its_signatures(tmp_path: Path) -> None:
+def test_retiring_a_key_unlinks_its_signatures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After `keys retire`, a running app drops the retired epoch's signatures and
+    hashers and goes on checking replies; a new process does not load them."""
+    import privlog.core
+
+    monkeypatch.setattr(privlog.core, "KEYRING_RECHECK", 0.0)
     pl = privlog_with_rules(tmp_path)
     try:
         _flag_then_reword(pl, ORIGINAL, UNRELATED, UNRELATED)
         assert pl.flush(10) == 0
+        assert len(pl.flagged_index) == 1
+        ring = KeyRing.load(tmp_path / "privlog.keys")
+        ring.rotate()
+        ring.retire("k1")
+        guard = ReplyGuard.for_reply(pl, RequestContext(route="/x"), {"content-type": "text/plain"})
+        assert guard is not None  # no KeyFileError: the retired key is simply gone
+        assert len(pl.flagged_index) == 0
+        assert pl.flagged_index.kids() == ["k2"]
+        guard.feed(ORIGINAL.encode())
+        guard.end()
+        assert [h.rule_id for h in guard.decision.hits] == ["fraud-block"]  # rules still apply
     finally:
         pl.close()
-    ring = KeyRing.load(tmp_path / "privlog.keys")
-    ring.rotate()
-    ring.retire("k1")
     later = privlog_with_rules(tmp_path)
     try:
         engine = make_engine(later.settings.database_url)
@@ -524,3 +540,79 @@ def test_cli_lists_remediates_and_checks(tmp_path: Path, sqlite_url: str) -> Non
     unknown = _cli(env, "content", "remediate", "f" * 32, "--note", "x")
     assert unknown.returncode == 2
     assert "privlog content list" in unknown.stderr
+
+
+def test_excerpt_edges_never_split_an_identifier(rng: random.Random) -> None:
+    """The excerpt's edges move out to whole tokens and its ellipses stand apart, so the
+    scrubber sees whole e-mail addresses and numbers even at the cut."""
+    from privlog.flagged import SNIPPET_CONTEXT, snippet
+    from privlog.safety import RuleSet
+
+    rules = RuleSet.from_mapping(
+        {"version": "1", "rules": [{"id": "r", "category": "c", "keywords": ["fake invoice"]}]}
+    )
+    pl = Privlog(Settings(key_file=Path("/nonexistent/never-created.keys")))
+    try:
+        for _ in range(40):
+            mail, phone = canaries.email(rng), canaries.cn_mobile(rng)
+            ident = canaries.cn_resident_id(rng)
+            pad = " " * rng.randrange(0, SNIPPET_CONTEXT)
+            text = f"{mail}{pad} x  \n   please write a FAKE   invoice now {pad}{phone} {ident}"
+            [hit] = rules.check(text, "input").hits
+            assert text[hit.span[0] : hit.span[1]].casefold().startswith("fake")
+            piece = snippet(text, *hit.span)
+            scrubbed = pl.scan(piece).text
+            assert "FAKE   invoice" in scrubbed
+            assert canaries.find_leaks(scrubbed, [mail, phone, ident]) == []
+    finally:
+        pl.close()
+
+
+def test_a_short_reply_does_not_match_a_long_flagged_output(rng: random.Random) -> None:
+    """Containment counts only between texts of comparable size: a short unrelated reply
+    shares common word pairs with any long text, and must not match it."""
+    from privlog.similarity import similarities
+
+    hasher = MinHasher(secrets.token_bytes(32), "k1")
+    long_flagged = hasher.signature(" ".join(_sentence(rng, 20_000, _OTHER_TOPIC)))
+    values = long_flagged.values[None, :]
+    sizes = np.array([long_flagged.size])
+    for _ in range(100):
+        short = hasher.signature(" ".join(_sentence(rng, rng.randrange(30, 200), _OTHER_TOPIC)))
+        assert similarities(short, values, sizes)[0] < ContentPolicy().near_duplicate
+
+
+def test_the_index_is_safe_under_concurrent_lookups_and_additions() -> None:
+    import tempfile
+    import threading
+
+    from privlog.flagged import FlaggedIndex
+
+    keys = KeyRing.load(Path(tempfile.mkdtemp()) / "k.keys")
+    index = FlaggedIndex(lambda: keys)
+    hasher = index.hasher()
+    texts = [f"flagged reply number {i} " + "word " * (i % 50) for i in range(400)]
+    signatures = [hasher.signature(t) for t in texts]
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def look() -> None:
+        try:
+            while not done.is_set():
+                index.nearest({"k1": signatures[len(index) % len(signatures)]})
+        except BaseException as exc:
+            errors.append(exc)
+
+    readers = [threading.Thread(target=look) for _ in range(4)]
+    for t in readers:
+        t.start()
+    for i, signature in enumerate(signatures):
+        index.add(f"{i:032x}", "fraud", signature, "k1", "block")
+    done.set()
+    for t in readers:
+        t.join()
+    assert errors == []
+    assert len(index) == 400
+    near = index.nearest({"k1": signatures[7]})
+    assert near is not None
+    assert near.entry_id == f"{7:032x}"

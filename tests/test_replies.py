@@ -4,6 +4,7 @@ caught; the register entry and the record kept without the matched text's person
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from collections.abc import Iterator
@@ -308,5 +309,192 @@ def test_a_reply_longer_than_the_cap_is_read_as_a_stream(tmp_path: Path) -> None
         assert guard.blocked
         assert not guard.whole
         assert 4096 <= len(sent) < body.index(b"counterfeit")
+    finally:
+        pl.close()
+
+
+@pytest.mark.parametrize(
+    "padding",
+    [" " * 80, "\u200b" * 80, "\n" * 40 + "\t" * 40],
+    ids=["spaces", "zero-width", "line-breaks"],
+)
+def test_padding_cannot_stretch_a_match_past_the_window(tmp_path: Path, padding: str) -> None:
+    """The window counts characters as the rules see them, so padding between the words
+    of a keyword or a pattern does not let its first part out."""
+    pl = privlog_with_rules(tmp_path)
+    try:
+        for first, last in (("counterfeit", "notes"), ("pipe", "bomb recipe")):
+            pieces = [*_words(PREFIX), first + " ", *padding, last, " and more"]
+            guard = _guard(pl, "text/event-stream")
+            events = b"".join(guard.feed(e.encode()) for e in _sse(pieces)) + guard.end()
+            text = _sse_text(events.decode())
+            assert guard.blocked, first
+            assert first not in text, first
+            assert text.startswith("Thanks")
+    finally:
+        pl.close()
+
+
+def test_whole_sse_and_ndjson_bodies_are_read_as_events(tmp_path: Path) -> None:
+    """A non-streamed SSE or NDJSON body (declared length) is parsed like a stream: deltas
+    join across events, JSON escapes are decoded."""
+    pl = privlog_with_rules(tmp_path)
+    try:
+        sse = "".join(_sse(["Print the counterfeit", " notes now"])).encode()
+        ndjson = json.dumps({"response": "假钞"}) + "\n" + json.dumps({"response": "制作"}) + "\n"
+        for content_type, body in (
+            ("text/event-stream", sse),
+            ("application/x-ndjson", ndjson.encode()),  # json.dumps escapes: \u5047...
+        ):
+            guard = _guard(pl, content_type, len(body))
+            assert guard.whole
+            assert guard.feed(body) + guard.end() == b""
+            assert guard.blocked, content_type
+            assert guard.refusal()[0] == 451
+    finally:
+        pl.close()
+
+
+def test_a_large_json_reply_with_escaped_text_is_still_checked(tmp_path: Path) -> None:
+    from privlog.config import HttpPolicy
+
+    pl = privlog_with_rules(tmp_path)
+    pl.settings = dataclasses.replace(
+        pl.settings,
+        policy=dataclasses.replace(pl.settings.policy, http=HttpPolicy(max_inspect_bytes=2048)),
+    )
+    try:
+        body = json.dumps({"content": "说明" * 2000 + "假钞制作的步骤如下"}).encode()
+        assert b"\\u5047" in body  # ASCII-only JSON: the phrase is only in escapes
+        guard = _guard(pl, "application/json")
+        sent = b"".join(guard.feed(body[i : i + 333]) for i in range(0, len(body), 333))
+        sent += guard.end()
+        assert guard.blocked
+        assert b"\\u5047\\u949e" not in sent
+    finally:
+        pl.close()
+
+
+def test_a_guard_fault_never_breaks_or_truncates_the_reply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the guard itself fails, the reply goes out whole and unchecked (the error is
+    counted), in both adapters, for whole and streamed replies alike."""
+    from privlog import inbound
+
+    pl = privlog_with_rules(tmp_path)
+    calls = [0]
+
+    def broken(self: ReplyGuard, chunk: bytes) -> bytes:
+        calls[0] += 1
+        raise RuntimeError("guard bug")
+
+    monkeypatch.setattr(ReplyGuard, "feed", broken)
+    long_text = "x" * 30_000
+    try:
+        before = inbound.internal_errors()
+        for make in (_fastapi, _flask):
+            client = make(pl, {"t": ("text", long_text), "s": ("sse", _words("a b c d"))})
+            status, body, headers = _post(client, "t")
+            assert (status, body) == (200, long_text)
+            lengths = {k.lower(): v for k, v in headers.items()}.get("content-length")
+            assert lengths in (None, str(len(long_text)))
+            status, body, _ = _post(client, "s")
+            assert (status, _sse_text(body)) == (200, "a b c d ")
+        assert inbound.internal_errors() - before == calls[0] >= 4
+    finally:
+        pl.close()
+
+
+def test_deeply_nested_json_replies_do_not_break_flask(tmp_path: Path) -> None:
+    pl = privlog_with_rules(tmp_path)
+    try:
+        from flask import Flask, Response
+
+        from privlog.adapters.flask import PrivlogFlask
+
+        app = Flask("t")
+        deep = "[" * 100_000 + "]" * 100_000
+
+        @app.get("/deep")
+        def deep_view() -> Response:
+            return Response(deep, mimetype="application/json")
+
+        PrivlogFlask(app, privlog=pl)
+        response = app.test_client().get("/deep")
+        assert (response.status_code, len(response.get_data())) == (200, len(deep))
+    finally:
+        pl.close()
+
+
+def test_a_cut_stops_the_apps_stream(tmp_path: Path) -> None:
+    """After a cut, the app's generator is stopped in both adapters (the model stops)."""
+    from fastapi import FastAPI
+    from fastapi.responses import StreamingResponse
+    from flask import Flask, Response
+
+    from privlog.adapters.asgi import PrivlogMiddleware
+    from privlog.adapters.flask import PrivlogFlask
+
+    pl = privlog_with_rules(tmp_path)
+    pieces = [*_words(PREFIX + BLOCKED), *["more "] * 500]
+    produced: dict[str, int] = {"fastapi": 0, "flask": 0}
+
+    def counted(name: str) -> Iterator[str]:
+        for event in _sse(pieces):
+            produced[name] += 1
+            yield event
+
+    api = FastAPI()
+
+    @api.get("/s")
+    def asgi_stream() -> StreamingResponse:
+        return StreamingResponse(counted("fastapi"), media_type="text/event-stream")
+
+    api.add_middleware(PrivlogMiddleware, privlog=pl)
+    app = Flask("t")
+
+    @app.get("/s")
+    def flask_stream() -> Response:
+        return Response(counted("flask"), mimetype="text/event-stream")
+
+    PrivlogFlask(app, privlog=pl)
+    try:
+        assert "privlog.blocked" in TestClient(api).get("/s").text
+        flask_response = app.test_client().get("/s")
+        assert "privlog.blocked" in flask_response.get_data(as_text=True)
+        flask_response.close()
+        cut_at = len(_words(PREFIX + BLOCKED))
+        assert produced["fastapi"] <= cut_at + 1
+        assert produced["flask"] <= cut_at + 1
+        rows = stored(pl)
+        assert [json.loads(r["content"])["output"]["action"] for r in rows] == ["block"] * 2
+        assert all("aborted" not in r["flags"] for r in rows)  # a cut is not an error
+    finally:
+        pl.close()
+
+
+def test_streamed_flask_replies_to_head_are_recorded(tmp_path: Path) -> None:
+    from flask import Flask, Response
+
+    from privlog.adapters.flask import PrivlogFlask
+
+    pl = privlog_with_rules(tmp_path)
+    app = Flask("t")
+
+    @app.route("/s", methods=["GET", "HEAD"])
+    def stream() -> Response:
+        return Response(_sse(_words("hello there")), mimetype="text/event-stream")
+
+    PrivlogFlask(app, privlog=pl)
+    try:
+        client = app.test_client()
+        head = client.head("/s")
+        head.close()
+        assert head.status_code == 200
+        get = client.get("/s")
+        assert _sse_text(get.get_data(as_text=True)) == "hello there "
+        get.close()
+        assert [r["method"] for r in stored(pl)] == ["HEAD", "GET"]
     finally:
         pl.close()

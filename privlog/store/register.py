@@ -135,11 +135,13 @@ def remediate(engine: Engine, entry_id: str, note: str, now: str | None = None) 
             )
         if row.status != "open":
             raise RegisterError(f"entry {entry_id} is already {row.status}")
-        conn.execute(
+        changed = conn.execute(
             update(flagged)
             .where(flagged.c.id == entry_id, flagged.c.status == "open")
             .values(status="remediated", remediated_at=moment, remediation_note=note)
-        )
+        ).rowcount
+        if changed != 1:  # another operator remediated it between our read and write
+            raise RegisterError(f"entry {entry_id} was remediated meanwhile; nothing changed")
         done = conn.execute(select(flagged).where(flagged.c.id == entry_id)).one()
     return entry_view(dict(done._mapping), moment)
 
@@ -196,6 +198,7 @@ def signatures_after(conn: Connection, after: str | None) -> Iterator[Mapping[st
         flagged.c.shingles,
         flagged.c.related_to,
         flagged.c.action,
+        flagged.c.rule_id,
     ).where(flagged.c.signature.is_not(None))
     if after is not None:
         query = query.where(flagged.c.discovered_at > after)
