@@ -51,11 +51,14 @@ def privlog_with_rules(
     database_url: str | None = None,
     content: dict[str, Any] | None = None,
     key_file: Path | None = None,
+    rules_text: str = RULES,
 ) -> Privlog:
+    """A Privlog (rules-only detection, fast batches) whose ``[content]`` names a rule file
+    in ``tmp_path``, written from ``rules_text`` unless it is there already."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     rules = tmp_path / "rules.toml"
     if not rules.exists():
-        rules.write_text(RULES, encoding="utf-8")
+        rules.write_text(rules_text, encoding="utf-8")
     policy = Policy(
         detection=DetectionSettings(model=None),
         store=StorePolicy(batch_interval=0.02),

@@ -154,22 +154,9 @@ def test_privlog_api(tmp_path: Path) -> None:
 
 
 def _privlog_with_rules(tmp_path: Path) -> Privlog:
-    from privlog.config import StorePolicy
-    from privlog.detect import DetectionSettings
+    from tests.replies_support import privlog_with_rules
 
-    path = _write(tmp_path / "rules.toml", RULES)
-    policy = Policy(
-        detection=DetectionSettings(model=None),
-        store=StorePolicy(batch_interval=0.02),
-        content=ContentPolicy(rules_file=path),
-    )
-    return Privlog(
-        Settings(
-            database_url=f"sqlite:///{tmp_path / 'privlog.db'}",
-            key_file=tmp_path / "privlog.keys",
-            policy=policy,
-        )
-    )
+    return privlog_with_rules(tmp_path, rules_text=RULES)
 
 
 def _chat(text: str) -> dict[str, object]:
