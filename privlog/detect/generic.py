@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import phonenumbers
@@ -153,12 +153,11 @@ class LibPhoneNumberRecognizer(LocalRecognizer):
             return []
         best: dict[tuple[int, int], float] = {}
         for region in self._regions:
-            for match in phonenumbers.PhoneNumberMatcher(
-                text, region, leniency=phonenumbers.Leniency.POSSIBLE
-            ):
+            for offset, match in _phone_matches(text, region):
                 raw = match.raw_string
+                start, end = offset + match.start, offset + match.end
                 digits = sum(ch.isdigit() for ch in raw)
-                if digits < 7 or _NOT_PHONE.fullmatch(raw) or _glued(text, match.start, match.end):
+                if digits < 7 or _NOT_PHONE.fullmatch(raw) or _glued(text, start, end):
                     continue
                 if raw.isdigit() and not raw.startswith("00"):
                     # A bare run of digits is a timestamp, an id, a commit or an amount more
@@ -176,7 +175,7 @@ class LibPhoneNumberRecognizer(LocalRecognizer):
                     score = 0.55
                 else:
                     score = 0.3
-                key = (match.start, match.end)
+                key = (start, end)
                 best[key] = max(score, best.get(key, 0.0))
         return [
             make_result(
@@ -189,6 +188,31 @@ class LibPhoneNumberRecognizer(LocalRecognizer):
             )
             for (start, end), score in best.items()
         ]
+
+
+# Seven digits with at most four other characters between neighbours: every string the
+# recogniser keeps has seven digits close together, so libphonenumber (the costliest
+# recogniser) runs only on the windows around such runs, not over the whole text.
+_PHONE_CANDIDATE = re.compile(r"\d(?:\D{0,4}\d){6,}")
+_PHONE_MARGIN = 16  # room for a "+", "00", "(" or an extension's words around the digits
+
+
+def _phone_matches(text: str, region: str) -> Iterator[tuple[int, Any]]:
+    """libphonenumber's matches in ``text`` (with the offset of the window searched)."""
+    windows: list[list[int]] = []
+    for found in _PHONE_CANDIDATE.finditer(text):
+        start = max(0, found.start() - _PHONE_MARGIN)
+        end = min(len(text), found.end() + _PHONE_MARGIN)
+        if windows and start <= windows[-1][1]:
+            windows[-1][1] = end
+        else:
+            windows.append([start, end])
+    for start, end in windows:
+        piece = text[start:end]
+        for match in phonenumbers.PhoneNumberMatcher(
+            piece, region, leniency=phonenumbers.Leniency.POSSIBLE
+        ):
+            yield start, match
 
 
 def generic_recognizers(phone_regions: Sequence[str]) -> list[LocalRecognizer]:
