@@ -185,6 +185,17 @@ class TestEvasion:
         found = rules_detector.detect(text)
         assert _covers(found, 5, 5 + len("DE89.3704.0044.0532.0130.00"))
 
+    def test_an_ip_address_stays_an_ip_address(self, rules_detector: PresidioDetector) -> None:
+        """A dotted IPv4 address is not joined up and re-read as digits (it used to come
+        back as a phone number as well), while dotted groups that are not one still are."""
+        from privlog.detect.decode import candidates
+
+        text = "server 203.0.113.245 and code 1.3.8.0.0.1.3.8.0.0.0"
+        assert [text[c.start : c.end] for c in candidates(text)] == ["1.3.8.0.0.1.3.8.0.0.0"]
+        assert _found(rules_detector, "server 203.0.113.245 rejects me") == [
+            ("203.0.113.245", "IP_ADDRESS")
+        ]
+
 
 class TestContextAndShapes:
     @pytest.mark.parametrize(

@@ -23,6 +23,10 @@ _BASE64 = re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{12,}={0,2}(?![A-Za-
 # Single characters with one space between them, six or more: "r n o v a k @ ..."
 _SPREAD = re.compile(r"(?<![A-Za-z0-9_])(?:\S )(?:\S ){4,}\S(?![A-Za-z0-9_])")
 # Digit groups (an optional two-letter prefix) joined by dots: "NO07.5308.2427.451"
+# An IPv4 address is found as one already; joined up it would only be digits to re-check.
+_IPV4 = re.compile(
+    r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+)
 _DOTTED = re.compile(r"(?<![\w.])(?:[A-Z]{2})?[0-9]{1,5}(?:\.[0-9]{1,5}){3,}(?![\w.])")
 _PRINTABLE = 0.9
 # What a decoded spread-out or dotted token may be taken for: only shapes with structure
@@ -127,5 +131,7 @@ def candidates(text: str) -> list[Candidate]:
         if decoded is not None:
             found.append(decoded)
     found += [_joined(m, " ", "spread") for m in _SPREAD.finditer(text)]
-    found += [_joined(m, ".", "dotted") for m in _DOTTED.finditer(text)]
+    found += [
+        _joined(m, ".", "dotted") for m in _DOTTED.finditer(text) if not _IPV4.fullmatch(m.group())
+    ]
     return found
