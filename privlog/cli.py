@@ -7,9 +7,13 @@ input. An unexpected exception prints only its type: its message could hold user
 from __future__ import annotations
 
 import argparse
+import collections
+import concurrent.futures
 import contextlib
 import io
 import json
+import multiprocessing
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from itertools import islice
@@ -52,7 +56,9 @@ def _privlog() -> Privlog:
 
 def _cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     if args.jsonl is not None:
-        return _scan_jsonl(args.jsonl, out)
+        return _scan_jsonl(args.jsonl, out, args.workers)
+    if args.workers:
+        raise PrivlogError("--workers applies to --jsonl only")
     if args.text is not None:
         text = args.text
         if any("\udc80" <= ch <= "\udcff" for ch in text):
@@ -111,17 +117,62 @@ def _batches(lines: Iterator[tuple[int, str]]) -> Iterator[list[tuple[int, str]]
         yield batch
 
 
-def _scan_jsonl(source: str, out: TextIO) -> int:
+def _scan_jsonl(source: str, out: TextIO, workers: int = 1) -> int:
     privlog = _privlog()
-    for batch in _batches(_jsonl_lines(source)):
-        parsed = [_parse_line(n, line) for n, line in batch]
-        texts = [p for p in parsed if isinstance(p, str)]
-        results = iter(privlog.scan_many(texts))
-        for item in parsed:
-            obj = next(results).to_json() if isinstance(item, str) else item
-            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
-        out.flush()
+    count = _worker_count(source, workers)
+    batches = _batches(_jsonl_lines(source))
+    if count <= 1:
+        for batch in batches:
+            out.write(_scan_lines(batch, privlog))
+            out.flush()
+        return 0
+    # The model is loaded once, here, and the workers are forked from this process, so
+    # they share its memory copy-on-write instead of loading it again each.
+    privlog.scan("warm up")
+    _WORKER[:] = [privlog]
+    context = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(count, mp_context=context) as pool:
+        pending: collections.deque[concurrent.futures.Future[str]] = collections.deque()
+        for batch in batches:
+            pending.append(pool.submit(_scan_lines, batch))
+            if len(pending) >= 2 * count:  # bounded read-ahead; results keep input order
+                out.write(pending.popleft().result())
+                out.flush()
+        while pending:
+            out.write(pending.popleft().result())
+            out.flush()
     return 0
+
+
+_WORKER: list[Privlog] = []  # the forked workers' Privlog, inherited from the parent
+_AUTO_WORKERS_FROM_BYTES = 1 << 20
+
+
+def _worker_count(source: str, workers: int) -> int:
+    """``workers`` if given; else every usable core for a file of 1 MB or more (below
+    that, starting the processes costs more than it saves), one otherwise."""
+    if workers > 0:
+        return workers
+    if source == "-" or multiprocessing.get_start_method(allow_none=True) not in (None, "fork"):
+        return 1
+    try:
+        big = os.path.getsize(source) >= _AUTO_WORKERS_FROM_BYTES
+    except OSError:
+        return 1
+    return len(os.sched_getaffinity(0)) if big else 1
+
+
+def _scan_lines(batch: list[tuple[int, str]], privlog: Privlog | None = None) -> str:
+    """One batch of JSONL lines scanned, as the output lines (in a worker or in-process)."""
+    engine = privlog or _WORKER[0]
+    parsed = [_parse_line(n, line) for n, line in batch]
+    texts = [p for p in parsed if isinstance(p, str)]
+    results = iter(engine.scan_many(texts))
+    lines = []
+    for item in parsed:
+        obj = next(results).to_json() if isinstance(item, str) else item
+        lines.append(json.dumps(obj, ensure_ascii=False) + "\n")
+    return "".join(lines)
 
 
 # --- eval ------------------------------------------------------------------------------
@@ -474,6 +525,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help='read one {"text": ...} object per line from FILE (default stdin), write one '
         "result per line; streams in batches",
+    )
+    scan.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --jsonl: N worker processes (default: every usable core for a file of "
+        "1 MB or more, else 1); output keeps the input's order",
     )
     scan.set_defaults(func=_cmd_scan)
 

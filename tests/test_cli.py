@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
 import re
 import subprocess
@@ -288,3 +289,43 @@ def test_ten_megabytes_through_the_command(tmp_path: Path) -> None:
     for start, value in planted:
         assert text[start : start + len(value)] == value
         assert any(s <= start and start + len(value) <= e for s, e in spans), value
+
+
+def test_jsonl_workers_give_the_same_lines_in_the_same_order(
+    tmp_path: Path, rng: random.Random
+) -> None:
+    """`scan --jsonl --workers 2` (forked workers) writes exactly what one process writes,
+    bad lines included, in input order; `--workers` without `--jsonl` is refused."""
+    values = [cn_mobile(rng) for _ in range(300)]
+    lines = [json.dumps({"text": f"call {v} or write to {email(rng)}"}) for v in values]
+    lines[5] = "not json " + values[5]
+    lines[199] = json.dumps({"txt": values[199]})
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env = {**os.environ, "PRIVLOG_KEY_FILE": str(tmp_path / "k.keys")}
+    outputs = []
+    for workers in ("1", "2"):
+        done = subprocess.run(
+            [PRIVLOG, "scan", "--jsonl", str(source), "--workers", workers],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-1000:]
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1]
+    rows = [json.loads(line) for line in outputs[1].splitlines()]
+    assert len(rows) == 300
+    assert rows[5] == {"error": "line 6: not valid JSON", "line": 6}
+    assert find_leaks(outputs[1], values) == []
+    refused = subprocess.run(
+        [PRIVLOG, "scan", "--workers", "2", "text"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "--jsonl only" in refused.stderr
