@@ -256,7 +256,10 @@ def test_ten_megabytes_through_the_command(tmp_path: Path) -> None:
     parts: list[str] = [head + " "]
     size = len(head) + 1
     planted: list[tuple[int, str]] = [(0, head)]
-    boundary = 100_000  # the detector's window size: plant one identifier across each
+    from privlog.detect import DetectionSettings
+
+    window = DetectionSettings().chunk_chars
+    boundary = window  # the detector's window size: plant one identifier across each
     while size < 10_000_000:
         piece = rng.choice([en, zh])
         if size + len(piece) >= boundary:
@@ -264,7 +267,7 @@ def test_ten_megabytes_through_the_command(tmp_path: Path) -> None:
             gap = boundary - len(value) // 2 - size - 3
             piece = piece[: max(gap, 0)] + " 联系" + value + "。 "
             planted.append((size + piece.index(value), value))
-            boundary += 100_000
+            boundary += window
         parts.append(piece)
         size += len(piece)
     tail = email(rng)
