@@ -167,6 +167,13 @@ class _Entries:
         default_factory=lambda: np.zeros((0, PERMUTATIONS), dtype=np.uint64)
     )
     sizes: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # Derived once per snapshot, not per lookup: the key id of each row, and the set of them.
+    kid_column: npt.NDArray[np.str_] = field(init=False)
+    kid_set: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kid_column", np.array(self.kids, dtype=str))
+        object.__setattr__(self, "kid_set", frozenset(self.kids))
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +217,7 @@ class FlaggedIndex:
         ring = self._keyring()
         live = set(ring.kids)
         entries = self._entries
-        if any(k not in live for k in entries.kids) or any(k not in live for k in self._hashers):
+        if not entries.kid_set <= live or not self._hashers.keys() <= live:
             self._forget(live)
             entries = self._entries
         current = ring.current.kid
@@ -258,9 +265,8 @@ class FlaggedIndex:
         if not entries.ids:
             return None
         best: NearCopy | None = None
-        kid_column = np.array(entries.kids)
         for kid, signature in signatures.items():
-            rows = np.flatnonzero(kid_column == kid)
+            rows = np.flatnonzero(entries.kid_column == kid)
             if not rows.size:
                 continue
             scores = similarities(signature, entries.values[rows], entries.sizes[rows])
