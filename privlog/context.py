@@ -38,7 +38,7 @@ class RequestContext:
     loader: Callable[[], None] | None = field(default=None, repr=False)
     egress: list[dict[str, Any]] = field(default_factory=list)
     content: Any = field(default=None, repr=False)  # the content-rule decision on the input
-    output: Any = field(default=None, repr=False)  # ... and on the reply
+    reply: Any = field(default=None, repr=False)  # the ReplyGuard checking the reply, if any
     # Matched content (raw, in memory) for the flagged-content register; see privlog.flagged.
     evidence: list[Any] = field(default_factory=list, repr=False)
 

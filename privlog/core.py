@@ -661,11 +661,14 @@ def _content_entry(
     """What a record keeps of the content decisions: the input's at the top level (as
     before replies were checked), the reply's under ``output``; never the matched text.
     ``action`` is the stricter of the two."""
-    decided = [d for d in (content, output) if d is not None and d.ruleset_version is not None]
-    if not decided:
+    if content is None or content.ruleset_version is None:
+        content = None
+    if output is None or output.ruleset_version is None:
+        output = None
+    if content is None and output is None:
         return None
-    entry = _decision_entry(content) if content in decided and content else {}
-    if output is not None and output in decided:
+    entry = _decision_entry(content) if content is not None else {}
+    if output is not None:
         entry["output"] = _decision_entry(output)
         entry.setdefault("ruleset_version", output.ruleset_version)
         worst = max((entry.get("action", "allow"), output.action), key=_SEVERITY.__getitem__)

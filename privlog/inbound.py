@@ -142,17 +142,15 @@ def reply_guard(
     """A content-rule guard for the reply about to be sent, or None (no rules, no body, or
     a reply privlog cannot read)."""
     guard = ReplyGuard.for_reply(privlog, ctx, headers, status=status)
-    if guard is not None:
-        ctx.output = guard
+    ctx.reply = guard
     return guard
 
 
 def reply_done(ctx: RequestContext) -> None:
-    """The reply is over (sent, cut or abandoned): keep its decision and evidence."""
-    guard = ctx.output
+    """The reply is over (sent, cut or abandoned): keep its evidence for the register."""
+    guard = ctx.reply
     if isinstance(guard, ReplyGuard):
         guard.close()
-        ctx.output = guard.decision
         evidence = guard.evidence()
         if evidence is not None:
             ctx.evidence.append(evidence)
@@ -212,7 +210,7 @@ def finish(
         defer=ctx.scrubbing is None,
         egress=tuple(ctx.egress),
         content=ctx.content,
-        output=ctx.output,
+        output=ctx.reply.decision if isinstance(ctx.reply, ReplyGuard) else None,
         evidence=tuple(ctx.evidence),
     )
     ctx.evidence = []

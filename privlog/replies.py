@@ -175,14 +175,13 @@ def _unescape(found: re.Match[str]) -> str:
 class ReplyGuard:
     """One reply's check. Feed it the body as the app sends it; send what it returns."""
 
-    def __init__(self, privlog: Privlog, ctx: RequestContext, kind: Kind, *, whole: bool) -> None:
+    def __init__(self, privlog: Privlog, kind: Kind, *, whole: bool) -> None:
         rules = privlog.content_rules
         if rules is None:
             raise ValueError("a reply guard needs content rules")
         policy = privlog.settings.policy
         self.kind = kind
         self.whole = whole
-        self._ctx = ctx
         self._ruleset: RuleSet = rules.ruleset  # one version for the whole reply
         self._max_whole = policy.http.max_inspect_bytes
         # Counted in normalised characters (white space collapsed, format characters
@@ -246,7 +245,7 @@ class ReplyGuard:
         declared = (
             length.isdigit() and int(length) <= privlog.settings.policy.http.max_inspect_bytes
         )
-        return cls(privlog, ctx, kind, whole=kind == "json" or declared)
+        return cls(privlog, kind, whole=kind == "json" or declared)
 
     # --- feeding -------------------------------------------------------------------------
 
@@ -294,19 +293,14 @@ class ReplyGuard:
     def _stream_instead(self) -> None:
         """A whole body outgrew the cap: read on as a stream (JSON as unescaped text)."""
         self.whole = False
-        if self.kind == "json":
-            self.kind = "text"
-            self._json_text = True
         body = bytes(self._buffer)
         self._buffer.clear()
         self._split(body, final=False)
 
-    _json_text = False
-
     def _split(self, chunk: bytes, *, final: bool) -> None:
         if self.kind in ("text", "json"):
             text = self._decoder.decode(chunk, final)
-            if self._json_text or self.kind == "json":
+            if self.kind == "json":
                 text = self._unescape(text, final)
             self._add(chunk, text)
             return
