@@ -339,13 +339,5 @@ def flagged_entry(
 def flagged_counts(conn: Connection, where: register.FlaggedFilter, now: str) -> dict[str, Any]:
     """:func:`privlog.store.register.counts`, all zero when the register does not exist."""
     if not register_present(conn):
-        return {
-            "total": 0,
-            "open": 0,
-            "remediated": 0,
-            "overdue": 0,
-            "regenerated": 0,
-            "by_category": {},
-            "by_direction": {},
-        }
+        return register.totals()
     return register.counts(conn, where, now)

@@ -9,7 +9,7 @@ with, and they hold no personal data (the excerpt is scrubbed like any stored te
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,12 +28,12 @@ __all__ = [
     "insert_in",
     "remediate",
     "signatures_after",
+    "totals",
 ]
 
 # Payloads of this kind travel with a batch of records but go to the register, not the
 # chain (so an entry commits in the same transaction as the record that produced it).
 REGISTER_KIND = "flagged"
-STATUSES = ("open", "remediated")
 _MAX_NOTE = 1_000
 _HIDDEN = ("signature",)  # long and useless to a reader; the fingerprint identifies
 
@@ -164,11 +164,17 @@ def counts(conn: Connection, where: FlaggedFilter, now: str | None = None) -> di
         .where(and_(true(), *conditions))
         .group_by(flagged.c.status, flagged.c.category, flagged.c.direction)
     )
+    return totals(conn.execute(query))
+
+
+def totals(rows: Iterable[Any] = ()) -> dict[str, Any]:
+    """The counts from grouped rows (status, category, direction, n, copies, late); all
+    zero without rows (a database from before the register reads as an empty one)."""
     status: Counter[str] = Counter()
     category: Counter[str] = Counter()
     direction: Counter[str] = Counter()
     overdue = copies = 0
-    for row in conn.execute(query):
+    for row in rows:
         n = int(row.n)
         status[row.status] += n
         category[row.category] += n
