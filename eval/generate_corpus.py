@@ -381,15 +381,15 @@ def intl_phone_text(rng: random.Random) -> str:
     return _fill(rng, rng.choice(_INTL_PATTERNS))
 
 
-def en_phone(rng: random.Random, ctx: Ctx, suffix: str) -> Value:
+def _regional(rng: random.Random, label: str, *makers: Callable[[random.Random], str]) -> Value:
+    """Half US, a quarter UK, a quarter elsewhere (``makers`` in that order)."""
     r = rng.random()
-    if r < 0.5:
-        text = us_phone_text(rng)
-    elif r < 0.75:
-        text = uk_phone_text(rng)
-    else:
-        text = intl_phone_text(rng)
-    return Value(text, "PHONE_NUMBER")
+    us, uk, intl = makers
+    return Value((us if r < 0.5 else uk if r < 0.75 else intl)(rng), label)
+
+
+def en_phone(rng: random.Random, ctx: Ctx, suffix: str) -> Value:
+    return _regional(rng, "PHONE_NUMBER", us_phone_text, uk_phone_text, intl_phone_text)
 
 
 _STREETS = (
@@ -474,14 +474,7 @@ def intl_address_text(rng: random.Random) -> str:
 
 
 def en_address(rng: random.Random, ctx: Ctx, suffix: str) -> Value:
-    r = rng.random()
-    if r < 0.5:
-        text = us_address_text(rng)
-    elif r < 0.75:
-        text = uk_address_text(rng)
-    else:
-        text = intl_address_text(rng)
-    return Value(text, "LOCATION")
+    return _regional(rng, "LOCATION", us_address_text, uk_address_text, intl_address_text)
 
 
 _CITIES = (
