@@ -1,4 +1,5 @@
-"""The detector: Presidio's AnalyzerEngine built offline around a NER-only spaCy pipeline.
+"""The detector: Presidio's recognisers and context enhancer, offline, around a NER-only spaCy
+pipeline.
 
 What privlog changes about a default Presidio engine, and why:
 
@@ -12,7 +13,10 @@ What privlog changes about a default Presidio engine, and why:
   recognisers that fit. Nothing is loaded from YAML defaults.
 * Text is normalised first (:mod:`privlog.text`) and findings are mapped back to the
   caller's offsets; long texts are cut into overlapping windows below spaCy's ``max_length``
-  and batched through ``nlp.pipe``.
+  and batched through ``nlp.pipe``. A window without an upper-case letter skips the model.
+* Presidio's ``AnalyzerEngine`` is not used: its ``analyze`` repeats per call what can be
+  done once (finding the recognisers) and groups results once per recogniser. The detector
+  runs the same steps itself: recognisers, context enhancement, threshold, de-duplication.
 """
 
 from __future__ import annotations
@@ -234,6 +238,7 @@ def _context_enhancer() -> Any:
 
 def _build_nlp_engine(model: str | None) -> Any:
     from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
+    from spacy.attrs import IDX, LENGTH
     from spacy.tokens import Span
 
     class OfflineSpacyEngine(SpacyNlpEngine):
@@ -249,21 +254,38 @@ def _build_nlp_engine(model: str | None) -> Any:
                 for ent in doc.ents
                 if ent.label_ in _NER_LABELS and not _CJK.search(ent.text)
             ]
-            starts, ends, lemmas = [], [], []
-            for token in doc:  # one pass over the tokens (each access builds an object)
-                starts.append(token.idx)
-                ends.append(token.idx + len(token))
-                lemmas.append(token.lower_)
+            # Offsets from one array, not from a Token object per token (a third of this
+            # step); a token's lower-case form is its text lower-cased, as in spaCy.
+            bounds = doc.to_array([IDX, LENGTH]).tolist() if len(doc) else []
+            text = doc.text
+            starts = [start for start, _ in bounds]
+            ends = [start + length for start, length in bounds]
             doc.user_data[_TOKEN_ENDS] = ends
-            return NlpArtifacts(
+            return Artifacts(
                 entities=entities,
                 tokens=doc,
                 tokens_indices=starts,
-                lemmas=lemmas,
+                lemmas=[text[start:end].lower() for start, end in zip(starts, ends, strict=True)],
                 nlp_engine=self,
                 language=language,
                 scores=[0.85] * len(entities),
             )
+
+    class Artifacts(NlpArtifacts):
+        @staticmethod
+        def set_keywords(nlp_engine: Any, lemmas: list[str], language: str) -> Any:
+            """Presidio's keywords (the tokens that may be context words: no stop words,
+            no punctuation, split at colons) as a set: the context enhancer asks whether a
+            word is among them once per word it looks at, which over a list is quadratic
+            in the length of the text."""
+            vocab = nlp_engine.nlp[language].vocab
+            keywords: set[str] = set()
+            for lemma in set(lemmas):
+                lexeme = vocab[lemma]
+                if lexeme.is_stop or lexeme.is_punct or lemma in ("-PRON-", "be"):
+                    continue
+                keywords.update(lemma.lower().split(":"))
+            return frozenset(keywords)
 
     engine = OfflineSpacyEngine()
     engine.load()
@@ -282,14 +304,16 @@ def _build_recognizers(settings: DetectionSettings) -> list[Any]:
     from privlog.detect.zh import ChineseNameRecognizer
 
     wanted = set(settings.entities)
+    # Where two recognisers find the same span with the same score, the first one's rule
+    # names the finding: the specific rules come before the generic ones.
     recognizers: list[Any] = [
-        *generic_recognizers(settings.phone_regions),
         *cn_recognizers(),
         *secret_recognizers(),
         *english_recognizers(),
         *id_recognizers(),
         AddressRecognizer(),
         ChineseNameRecognizer(),
+        *generic_recognizers(settings.phone_regions),
     ]
     for entity, class_name in _PRESIDIO_ENTITIES.items():
         if entity in wanted:
@@ -348,20 +372,21 @@ class PresidioDetector:
         _quiet_presidio()
         from importlib.metadata import version
 
-        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+        from presidio_analyzer import RecognizerRegistry
 
         self.settings = settings
         nlp_engine = _build_nlp_engine(settings.model)
         registry = RecognizerRegistry(recognizers=_build_recognizers(settings))
         self._nlp_engine = nlp_engine
-        self._analyzer = AnalyzerEngine(
-            registry=registry,
-            nlp_engine=nlp_engine,
-            supported_languages=["en"],
-            default_score_threshold=settings.score_threshold,
-            context_aware_enhancer=_context_enhancer(),
-        )
+        self._nlp = nlp_engine.nlp["en"]
+        self._has_model = settings.model is not None
         self._entities = list(settings.entities)
+        # In the registry's order (Presidio's lookup returns them in set order, which
+        # changes from run to run and with it which rule names a tie).
+        self._recognizers = [
+            r for r in registry.recognizers if set(r.supported_entities) & set(self._entities)
+        ]
+        self._enhancer = _context_enhancer()
         allowed = [re.escape(t.strip()) for t in settings.allow] + list(settings.allow_patterns)
         self._allow = re.compile("|".join(f"(?:{a})" for a in allowed), re.I) if allowed else None
         # spaCy does not promise thread safety for one Language object, and the record
@@ -380,12 +405,11 @@ class PresidioDetector:
         windows = list(self._plan(texts))
         found: list[dict[tuple[str, int, int], Finding]] = [{} for _ in texts]
         with self._lock:
-            artifacts = self._nlp_engine.process_batch(
-                [w.norm.text[w.offset : w.end] for w in windows],
-                "en",
-                batch_size=self.settings.batch_size,
-            )
-            for window, (window_text, nlp_artifacts) in zip(windows, artifacts, strict=True):
+            window_texts = [w.norm.text[w.offset : w.end] for w in windows]
+            artifacts = self._artifacts(window_texts)
+            for window, window_text, nlp_artifacts in zip(
+                windows, window_texts, artifacts, strict=True
+            ):
                 for finding in self._analyze(window, window_text, nlp_artifacts):
                     key = (finding.entity_type, finding.start, finding.end)
                     kept = found[window.index].get(key)
@@ -395,6 +419,24 @@ class PresidioDetector:
             sorted(self._allowed(text, f.values()), key=lambda f: (f.start, f.end))
             for text, f in zip(texts, found, strict=True)
         ]
+
+    def _artifacts(self, texts: list[str]) -> Iterator[Any]:
+        """Presidio's NLP artifacts for each text, in order, from one ``nlp.pipe`` stream.
+
+        A text without an upper-case letter only goes through the tokenizer: every span
+        the model could find in it would be dropped anyway (see ``_plausible``), and the
+        tokens, which the context words are matched against, are the tokenizer's. Chinese
+        text and lower-case chat cost no model pass.
+        """
+        nlp = self._nlp
+        modelled = [self._has_model and any(map(str.isupper, t)) for t in texts]
+        docs = nlp.pipe(
+            (t for t, m in zip(texts, modelled, strict=True) if m),
+            batch_size=self.settings.batch_size,
+        )
+        for text, model in zip(texts, modelled, strict=True):
+            doc = next(docs) if model else nlp.make_doc(text)
+            yield self._nlp_engine._doc_to_nlp_artifact(doc, "en")
 
     def _allowed(self, text: str, findings: Iterable[Finding]) -> list[Finding]:
         """The findings not inside an allow-listed term or pattern match."""
@@ -421,26 +463,69 @@ class PresidioDetector:
                 continue
             # The words before the token still say what it is ("SSN: <base64>").
             prefix = text[max(0, candidate.start - _DECODE_CONTEXT) : candidate.start]
-            for result in self._analyzer.analyze(
-                prefix + candidate.text,
-                language="en",
-                entities=entities,
-                score_threshold=self.settings.score_threshold,
-            ):
+            decoded = prefix + candidate.text
+            for result in self._recognize(decoded, next(self._artifacts([decoded])), entities):
                 if result.start >= len(prefix):
                     result.start -= len(prefix)
                     result.end -= len(prefix)
                     found.append(_decoded_result(result, candidate))
         return found
 
-    def _analyze(self, window: _Window, text: str, nlp_artifacts: Any) -> Iterator[Finding]:
-        results = self._analyzer.analyze(
-            text,
-            language="en",
-            entities=self._entities,
-            score_threshold=self.settings.score_threshold,
+    def _recognize(
+        self, text: str, nlp_artifacts: Any, entities: list[str] | None = None
+    ) -> list[Any]:
+        """What ``AnalyzerEngine.analyze`` returns for ``text`` with the detector's
+        threshold and no allow list, without the per-call work it repeats: the recogniser
+        lookup (done once, in ``__init__``) and the grouping of results by recogniser,
+        once for every recogniser (here one pass)."""
+        from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+        if entities is None:
+            entities, recognizers = self._entities, self._recognizers
+        else:
+            recognizers = [
+                r for r in self._recognizers if set(r.supported_entities) & set(entities)
+            ]
+        id_key = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
+        name_key = RecognizerResult.RECOGNIZER_NAME_KEY
+        by_recognizer: dict[str, list[Any]] = {}
+        recognizer: Any
+        for recognizer in recognizers:
+            found = recognizer.analyze(text=text, entities=entities, nlp_artifacts=nlp_artifacts)
+            for result in found:
+                meta = result.recognition_metadata
+                if not meta:
+                    meta = result.recognition_metadata = {}
+                meta.setdefault(id_key, recognizer.id)
+                meta.setdefault(name_key, recognizer.name)
+                by_recognizer.setdefault(meta[id_key], []).append(result)
+        results: list[Any] = []
+        for recognizer in recognizers:
+            own = by_recognizer.get(recognizer.id, [])
+            if type(recognizer).enhance_using_context is not EntityRecognizer.enhance_using_context:
+                others = [
+                    r for rid, rs in by_recognizer.items() if rid != recognizer.id for r in rs
+                ]
+                own = recognizer.enhance_using_context(
+                    text=text,
+                    raw_recognizer_results=own,
+                    other_raw_recognizer_results=others,
+                    nlp_artifacts=nlp_artifacts,
+                    context=None,
+                )
+            results.extend(own)
+        results = self._enhancer.enhance_using_context(
+            text=text,
+            raw_results=results,
             nlp_artifacts=nlp_artifacts,
+            recognizers=recognizers,
+            context=None,
         )
+        threshold = self.settings.score_threshold
+        return EntityRecognizer.remove_duplicates([r for r in results if r.score >= threshold])
+
+    def _analyze(self, window: _Window, text: str, nlp_artifacts: Any) -> Iterator[Finding]:
+        results = self._recognize(text, nlp_artifacts)
         results += self._decoded(text)
         if "PERSON" in self._entities:
             results = [
