@@ -81,6 +81,56 @@ _STREET = re.compile(
     rf"|PSC[ \t]+[0-9]{{3,5}},?[ \t]+Box[ \t]+[0-9]{{3,5}}|(?:USNS|USS|USCGC)[ \t]+{_CAP}"
     rf")(?![\w])"
 )
+# Where a street line can start. ``_STREET`` tried at every position costs more than all
+# other address rules together; these cheap patterns find every position where it can
+# match (a digit, a leading keyword, or one of the four space-separated words before a
+# European street word and its number), and ``_STREET`` is tried there only.
+_STREET_KEYWORD = re.compile(
+    rf"(?<![\w.])(?:[0-9]|(?i:corner)|{_EU_FIRST}|(?i:p\.?[ \t]?o\.?[ \t]+box)|PSC|USNS|USS|USCGC)"
+)
+_BEFORE_NUMBER = re.compile(r"[ \t]+(?=[0-9])")
+_EU_END_HERE = re.compile(rf"(?i:{_EU_END})\Z")
+_EU_END_LONGEST = max(len(w.replace("\\", "")) for w in _EU_END[3:-1].split("|"))
+_WORD_START = re.compile(r"(?<![\w.])[^\W_]")
+
+
+def _street_starts(text: str) -> list[int]:
+    starts = {m.start() for m in _STREET_KEYWORD.finditer(text)}
+    for space in _BEFORE_NUMBER.finditer(text):
+        word_end = space.start()
+        if not _EU_END_HERE.search(text, max(0, word_end - _EU_END_LONGEST), word_end):
+            continue
+        # The street word and up to three words before it (two words and a number),
+        # separated by spaces or tabs on the same line.
+        line = text.rfind("\n", 0, word_end) + 1
+        first = word_end
+        for word in range(4):
+            while first > line and text[first - 1] not in " \t":
+                first -= 1
+            gap = first
+            while gap > line and text[gap - 1] in " \t":
+                gap -= 1
+            if word == 3 or gap in (first, line):
+                break
+            first = gap
+        starts.update(m.start() for m in _WORD_START.finditer(text, first, space.end()))
+    return sorted(starts)
+
+
+def _streets(text: str) -> list[re.Match[str]]:
+    """``_STREET.finditer(text)``, tried only where a match can start."""
+    found: list[re.Match[str]] = []
+    end = 0
+    for start in _street_starts(text):
+        if start < end:
+            continue
+        match = _STREET.match(text, start)
+        if match is not None:
+            found.append(match)
+            end = match.end()
+    return found
+
+
 _ZIP = r"(?:[0-9]{4,6}(?:-[0-9]{3,4})?|[A-Z]{1,2}[0-9][A-Z0-9]?[ \t]?[0-9][A-Z]{2})(?![\w])"
 # What separates address lines: a line break (with e-mail quote markers), two spaces, a
 # comma, a quote marker.
@@ -158,7 +208,7 @@ class AddressRecognizer(LocalRecognizer):
         if entities and "LOCATION" not in entities:
             return []
         results = []
-        for match in _STREET.finditer(text):
+        for match in _streets(text):
             end = match.end()
             after_unit = False
             for _ in range(_MAX_TAIL):

@@ -429,7 +429,7 @@ class PresidioDetector:
         text and lower-case chat cost no model pass.
         """
         nlp = self._nlp
-        modelled = [self._has_model and any(map(str.isupper, t)) for t in texts]
+        modelled = [self._needs_model(t) for t in texts]
         docs = nlp.pipe(
             (t for t, m in zip(texts, modelled, strict=True) if m),
             batch_size=self.settings.batch_size,
@@ -437,6 +437,9 @@ class PresidioDetector:
         for text, model in zip(texts, modelled, strict=True):
             doc = next(docs) if model else nlp.make_doc(text)
             yield self._nlp_engine._doc_to_nlp_artifact(doc, "en")
+
+    def _needs_model(self, text: str) -> bool:
+        return self._has_model and any(map(str.isupper, text))
 
     def _allowed(self, text: str, findings: Iterable[Finding]) -> list[Finding]:
         """The findings not inside an allow-listed term or pattern match."""
