@@ -70,8 +70,14 @@ def _phones_region_by_region(text: str, regions: tuple[str, ...]) -> dict[tuple[
     return best
 
 
+# Bare digit runs are decided without a parse where no region's lengths fit: runs that start
+# with dialling prefixes, country codes and national prefixes test that reasoning.
+_PREFIXES = ("", "0", "00", "011", "86", "1", "44", "49", "33", "91", "0086", "117900", "12")
+
+
 def _phone_like(rng: random.Random) -> str:
-    digits = "".join(str(rng.randrange(10)) for _ in range(rng.randrange(3, 19)))
+    digits = "".join(str(rng.randrange(10)) for _ in range(rng.randrange(1, 21)))
+    bare = rng.choice(_PREFIXES) + digits
     mobile = cn_mobile(rng)
     return rng.choice(
         (
@@ -82,6 +88,8 @@ def _phone_like(rng: random.Random) -> str:
             f"0086{mobile}",
             mobile,
             digits,
+            bare,
+            bare,
             f"({digits[:3]}) {digits[3:]}",
             f"{digits[:4]}/{digits[4:]}",
             f"0{rng.randrange(10**9):09d}",
@@ -95,7 +103,7 @@ def test_regions_sharing_international_parses_find_the_same_numbers(
 ) -> None:
     regions = ("CN", "US", "GB", "DE", "FR", "IN")
     recognizer = generic.LibPhoneNumberRecognizer(regions)
-    for _ in range(400):
+    for _ in range(1500):
         text = " ".join(
             rng.choice((_phone_like(rng), "call", "电话", "tel:", "and", "/", email(rng)))
             for _ in range(rng.randrange(1, 6))

@@ -6,13 +6,15 @@ its e-mail validation calls tldextract (a network fetch on first use); these rep
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
-from phonenumbers import PhoneNumber, PhoneNumberMatch
+from phonenumbers import PhoneMetadata, PhoneNumber, PhoneNumberMatch
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 
 from privlog.detect.base import Rule, RuleRecognizer, fixed, make_result
@@ -225,6 +227,59 @@ def _phone_windows(text: str) -> list[tuple[int, int]]:
 _NUMBER_START = re.compile(r"[+\uff0b\d]")
 
 
+@dataclass(frozen=True, slots=True)
+class _Lengths:
+    """What decides whether a bare run of digits can be a possible number of a region: the
+    region's international prefix, country code and national prefix, and the lengths its
+    national numbers may have (libphonenumber's POSSIBLE check is a length check)."""
+
+    international_prefix: re.Pattern[str]
+    country_code: str
+    national_prefix: re.Pattern[str] | None
+    possible: frozenset[int]
+
+    def may_be_possible(self, digits: str) -> bool:
+        """False only if no parse of ``digits`` in the region is a possible number: after an
+        optional country code and a national prefix stripped once or twice (all the ways
+        libphonenumber may read a number dialled from the region), no length fits."""
+        if self.international_prefix.match(digits):
+            return True  # dialled abroad: any country's lengths
+        lengths = {len(digits), len(self._strip(digits))}
+        if digits.startswith(self.country_code):
+            rest = digits[len(self.country_code) :]
+            once = self._strip(rest)
+            lengths.update((len(rest), len(once), len(self._strip(once))))
+        return not self.possible.isdisjoint(lengths)
+
+    def _strip(self, digits: str) -> str:
+        found = self.national_prefix.match(digits) if self.national_prefix else None
+        return digits[found.end() :] if found else digits
+
+
+@functools.cache
+def _lengths(region: str) -> _Lengths | None:
+    meta = PhoneMetadata.metadata_for_region(region)
+    if (
+        meta is None
+        or meta.country_code is None
+        or meta.international_prefix is None
+        or meta.national_prefix_transform_rule
+    ):
+        return None  # no shortcut: always parse
+    main = phonenumbers.region_code_for_country_code(meta.country_code)
+    checked = PhoneMetadata.metadata_for_region_or_calling_code(meta.country_code, main)
+    desc = checked.general_desc if checked is not None else None
+    if desc is None:
+        return None
+    prefix = meta.national_prefix_for_parsing
+    return _Lengths(
+        international_prefix=re.compile(meta.international_prefix),
+        country_code=str(meta.country_code),
+        national_prefix=re.compile(prefix) if prefix else None,
+        possible=frozenset(desc.possible_length) | frozenset(desc.possible_length_local_only),
+    )
+
+
 class _SharedMatcher(phonenumbers.PhoneNumberMatcher):
     """One region's matcher over a piece of text, sharing its international parses with
     the other regions' matchers over the same piece. A number written with "+" carries its
@@ -234,8 +289,16 @@ class _SharedMatcher(phonenumbers.PhoneNumberMatcher):
     def __init__(self, text: str, region: str, shared: dict[str, PhoneNumber | None]) -> None:
         super().__init__(text, region, leniency=phonenumbers.Leniency.POSSIBLE)
         self._shared = shared
+        self._lengths = _lengths(region)
 
     def _parse_and_verify(self, candidate: str, offset: int) -> PhoneNumberMatch | None:
+        if (
+            self._lengths is not None
+            and candidate.isascii()
+            and candidate.isdigit()
+            and not self._lengths.may_be_possible(candidate)
+        ):
+            return None  # card numbers, ids and amounts: most regions need no parse
         first = _NUMBER_START.search(candidate)
         if first is None or candidate[first.start()] not in "+\uff0b":
             return super()._parse_and_verify(candidate, offset)
