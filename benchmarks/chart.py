@@ -19,6 +19,7 @@ BARS: tuple[tuple[str, str, str, float | None], ...] = (
     ("p50 latency / Presidio", "scan", "ratio_p50_privlog_over_presidio", 0.5),
     ("scan --jsonl workers / Presidio", "scan", "ratio_workers_over_presidio", 5.0),
     ("1 MB / (1000 x 1 kB)", "scaling", "ratio_1mb_over_1000x_1kb", 1.2),
+    ("peak RSS / 400 MB", "memory", "ratio_peak_rss_over_400mb", 1.0),
 )
 
 

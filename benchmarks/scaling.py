@@ -1,16 +1,15 @@
-"""Scan time against text size, and peak memory.
+"""Scan time against text size (peak memory is in ``memory.py``, in a process of its own).
 
 One text each of about 1 kB, 10 kB, 100 kB and 1 MB, built from the generated corpus, is
 scanned with ``Privlog.scan`` (the model loaded and warmed first); each size's median of
 several rounds is reported with its throughput. Linear scaling means the 1 MB text takes
 about 1,000 times the 1 kB one: ``ratio_1mb_over_1000x_1kb`` is that quotient (1.0 is
-linear). Peak RSS is the process's high-water mark after all of it, model included.
+linear).
 """
 
 from __future__ import annotations
 
 import os
-import resource
 import statistics
 import time
 from typing import Any
@@ -47,21 +46,16 @@ def run(rounds: int = 3) -> dict[str, Any]:
             privlog.scan(text)
             samples.append(time.perf_counter() - start)
         per_size[size] = statistics.median(samples)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {
         "benchmark": "scaling",
         "seconds_by_chars": {str(k): round(v, 4) for k, v in per_size.items()},
         "chars_per_s_by_chars": {str(k): round(k / v) for k, v in per_size.items()},
         "ratio_1mb_over_1000x_1kb": round(per_size[1_000_000] / (1000 * per_size[1_000]), 2),
-        "peak_rss_mb": round(peak_mb),
     }
     print("scaling: scan time by text size (medians)")
     for size, seconds in per_size.items():
         print(f"  {size:>9,} chars  {seconds * 1000:>9.1f} ms  {size / seconds:>9,.0f} chars/s")
-    print(
-        f"  1 MB takes {result['ratio_1mb_over_1000x_1kb']} x (1000 x 1 kB); "
-        f"peak RSS {result['peak_rss_mb']} MB"
-    )
+    print(f"  1 MB takes {result['ratio_1mb_over_1000x_1kb']} x (1000 x 1 kB)")
     return result
 
 
