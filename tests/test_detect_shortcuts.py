@@ -8,11 +8,12 @@ with the plain computation over generated text built to hit its edge cases.
 from __future__ import annotations
 
 import random
+import re
 
 import phonenumbers
 import pytest
 
-from privlog.detect import address, generic
+from privlog.detect import address, generic, names
 from privlog.detect.engine import PresidioDetector
 from tests.canaries import cn_mobile, email
 
@@ -52,6 +53,48 @@ def test_street_lines_are_tried_wherever_they_can_start(rng: random.Random) -> N
         text = "".join(rng.choice(parts) for _ in range(rng.randrange(1, 9)))
         expected = [m.span() for m in address._STREET.finditer(text)]
         assert [m.span() for m in address._streets(text)] == expected, text
+
+
+_NAME_PIECES = (
+    "Anna",
+    ", ",
+    ",",
+    " and ",
+    " or ",
+    " & ",
+    "-Bo",
+    "O'Neil",
+    "x1ab",
+    "Mary Ann",
+    "\t",
+    "é",
+    "zhang",
+    "3",
+    "’s",
+    "Sandra Cazares",
+    "aBc",
+    "\n",
+    "Dr. ",
+    "Émile Zola",
+)
+
+
+def test_name_patterns_tried_from_word_starts_match_the_same(rng: random.Random) -> None:
+    """The list and first-name/surname patterns, with their word-start checks moved, find
+    what the plain forms find."""
+    plain_list = re.compile(names._LIST.pattern.removeprefix(r"(?<![^\W\d_])"))
+    plain_pair = re.compile(
+        r"(?<![\w])(?P<first>[A-Z][a-z]+)"
+        + names._PAIR.pattern.removeprefix(r"(?P<first>[A-Z](?<![\w][A-Z])[a-z]+)")
+    )
+    assert plain_list.pattern != names._LIST.pattern
+    assert plain_pair.pattern != names._PAIR.pattern
+    for _ in range(5000):
+        text = "".join(rng.choice(_NAME_PIECES) for _ in range(rng.randrange(1, 12)))
+        for fast, plain in ((names._LIST, plain_list), (names._PAIR, plain_pair)):
+            assert [m.span() for m in fast.finditer(text)] == [
+                m.span() for m in plain.finditer(text)
+            ], text
 
 
 def _phones_region_by_region(text: str, regions: tuple[str, ...]) -> dict[tuple[int, int], float]:
