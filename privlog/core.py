@@ -20,6 +20,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from privlog.config import Settings
+from privlog.detect.turns import background
 from privlog.errors import KeyFileError, StoreError
 from privlog.keys import KeyRing
 from privlog.pipeline import Pipeline
@@ -560,7 +561,14 @@ class Privlog:
     ) -> list[Mapping[str, Any]]:
         """Runs on the writer thread: scrub deferred inputs, re-scan scrubbed text at the
         store boundary, and turn each record into its stored columns (and flagged content
-        into register entries)."""
+        into register entries). Its detection gives way to requests' (see
+        :mod:`privlog.detect.turns`)."""
+        with background():
+            return self._prepare_batch(batch)
+
+    def _prepare_batch(
+        self, batch: Sequence[UsageRecord | PendingInput | WithEvidence]
+    ) -> list[Mapping[str, Any]]:
         items = [b.item if isinstance(b, WithEvidence) else b for b in batch]
         records: list[UsageRecord] = []
         for item in items:

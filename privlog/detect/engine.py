@@ -35,6 +35,7 @@ from privlog.detect.decode import STRUCTURED, Candidate, candidates
 from privlog.detect.findings import Finding
 from privlog.detect.names import refine_names
 from privlog.detect.settings import DetectionSettings
+from privlog.detect.turns import Turns, in_background
 from privlog.errors import ConfigError, ModelNotInstalled
 from privlog.text import Normalised, normalise
 
@@ -341,6 +342,25 @@ class _Window:
     core_end: int
 
 
+# A request that arrives while the writer's detection is in a step waits for that step:
+# about 2,000 characters is a typical prompt, 20-40 ms of detection here.
+_BACKGROUND_STEP = 2_000
+
+
+def _steps(windows: list[_Window], chars: int) -> Iterator[list[_Window]]:
+    """``windows`` in consecutive groups of about ``chars`` characters (at least one each)."""
+    step: list[_Window] = []
+    size = 0
+    for window in windows:
+        if step and size + (window.end - window.offset) > chars:
+            yield step
+            step, size = [], 0
+        step.append(window)
+        size += window.end - window.offset
+    if step:
+        yield step
+
+
 def _windows(length: int, size: int, overlap: int) -> Iterator[tuple[int, int, int, int]]:
     """Yield ``(window_start, window_end, core_start, core_end)`` covering ``[0, length)``."""
     for core_start in range(0, length, size):
@@ -384,8 +404,8 @@ class PresidioDetector:
         self._allow = re.compile("|".join(f"(?:{a})" for a in allowed), re.I) if allowed else None
         # spaCy does not promise thread safety for one Language object, and the record
         # writer's re-scan runs beside request threads; detection is CPU-bound under the GIL
-        # anyway, so serialising it costs little.
-        self._lock = threading.Lock()
+        # anyway, so serialising it costs little. Requests go first (see turns.py).
+        self._turns = Turns()
         self.version = (
             f"privlog/{__version__} presidio/{version('presidio-analyzer')} model/{settings.model}"
         )
@@ -394,24 +414,39 @@ class PresidioDetector:
         return self.detect_batch([text])[0]
 
     def detect_batch(self, texts: Sequence[str]) -> list[list[Finding]]:
-        """Detect in many texts at once; spaCy sees them as one ``nlp.pipe`` stream."""
+        """Detect in many texts at once; spaCy sees them as one ``nlp.pipe`` stream.
+
+        On a thread marked as background work (:func:`privlog.detect.turns.background`)
+        the texts go through in steps of about ``_BACKGROUND_STEP`` characters (whole
+        windows), each taken only while no request is detecting (see
+        :mod:`privlog.detect.turns`)."""
         windows = list(self._plan(texts))
         found: list[dict[tuple[str, int, int], Finding]] = [{} for _ in texts]
-        with self._lock:
-            window_texts = [w.norm.text[w.offset : w.end] for w in windows]
-            artifacts = self._artifacts(window_texts)
-            for window, window_text, nlp_artifacts in zip(
-                windows, window_texts, artifacts, strict=True
-            ):
-                for finding in self._analyze(window, window_text, nlp_artifacts):
-                    key = (finding.entity_type, finding.start, finding.end)
-                    kept = found[window.index].get(key)
-                    if kept is None or kept.score < finding.score:
-                        found[window.index][key] = finding
+        if in_background():
+            for step in _steps(windows, _BACKGROUND_STEP):
+                with self._turns.background():
+                    self._detect_windows(step, found)
+        else:
+            with self._turns.foreground():
+                self._detect_windows(windows, found)
         return [
             sorted(self._allowed(text, f.values()), key=lambda f: (f.start, f.end))
             for text, f in zip(texts, found, strict=True)
         ]
+
+    def _detect_windows(
+        self, windows: list[_Window], found: list[dict[tuple[str, int, int], Finding]]
+    ) -> None:
+        window_texts = [w.norm.text[w.offset : w.end] for w in windows]
+        artifacts = self._artifacts(window_texts)
+        for window, window_text, nlp_artifacts in zip(
+            windows, window_texts, artifacts, strict=True
+        ):
+            for finding in self._analyze(window, window_text, nlp_artifacts):
+                key = (finding.entity_type, finding.start, finding.end)
+                kept = found[window.index].get(key)
+                if kept is None or kept.score < finding.score:
+                    found[window.index][key] = finding
 
     def _artifacts(self, texts: list[str]) -> Iterator[Any]:
         """Presidio's NLP artifacts for each text, in order, from one ``nlp.pipe`` stream.

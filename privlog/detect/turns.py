@@ -1,0 +1,79 @@
+"""Turn-taking for the one detector a process shares: requests first, background work between.
+
+The record writer scrubs deferred inputs and re-scans stored text on its own thread, in
+batches of hundreds of records. Holding the detector for a whole batch made a request that
+scans inline wait for all of it (measured: 2,000-character requests took 81 ms instead of
+the scan's 42 ms). Background work now runs in short steps and takes a step only while no
+request is waiting or scanning, so a request waits for at most the step under way.
+
+Whether a thread's detection is background work is set by the caller, with
+:func:`background`, not passed through every signature in between.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+
+__all__ = ["Turns", "background", "in_background"]
+
+_LOCAL = threading.local()
+
+
+@contextlib.contextmanager
+def background() -> Iterator[None]:
+    """Detection on this thread, inside the block, gives way to requests."""
+    before = getattr(_LOCAL, "background", False)
+    _LOCAL.background = True
+    try:
+        yield
+    finally:
+        _LOCAL.background = before
+
+
+def in_background() -> bool:
+    return bool(getattr(_LOCAL, "background", False))
+
+
+class Turns:
+    """A lock where foreground holders go before background ones.
+
+    ``foreground()`` counts itself as waiting from before it asks for the lock until after
+    it lets go; ``background()`` takes the lock only when that count is zero, and hands it
+    straight back if a request started waiting while it was getting it. Neither holds the
+    condition while it waits for the lock, so the two cannot deadlock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._quiet = threading.Condition()
+        self._foreground = 0
+
+    @contextlib.contextmanager
+    def foreground(self) -> Iterator[None]:
+        with self._quiet:
+            self._foreground += 1
+        try:
+            with self._lock:
+                yield
+        finally:
+            with self._quiet:
+                self._foreground -= 1
+                if not self._foreground:
+                    self._quiet.notify_all()
+
+    @contextlib.contextmanager
+    def background(self) -> Iterator[None]:
+        while True:
+            with self._quiet:
+                self._quiet.wait_for(lambda: not self._foreground)
+            self._lock.acquire()
+            with self._quiet:
+                if not self._foreground:
+                    break
+            self._lock.release()
+        try:
+            yield
+        finally:
+            self._lock.release()
