@@ -20,7 +20,6 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from privlog.config import Settings
-from privlog.detect.turns import background
 from privlog.errors import KeyFileError, StoreError
 from privlog.keys import KeyRing
 from privlog.pipeline import Pipeline
@@ -561,14 +560,8 @@ class Privlog:
     ) -> list[Mapping[str, Any]]:
         """Runs on the writer thread: scrub deferred inputs, re-scan scrubbed text at the
         store boundary, and turn each record into its stored columns (and flagged content
-        into register entries). Its detection gives way to requests' (see
-        :mod:`privlog.detect.turns`)."""
-        with background():
-            return self._prepare_batch(batch)
-
-    def _prepare_batch(
-        self, batch: Sequence[UsageRecord | PendingInput | WithEvidence]
-    ) -> list[Mapping[str, Any]]:
+        into register entries). The writer runs it as background detection, which gives
+        way to requests' (see :mod:`privlog.detect.turns`)."""
         items = [b.item if isinstance(b, WithEvidence) else b for b in batch]
         records: list[UsageRecord] = []
         for item in items:

@@ -255,3 +255,38 @@ def test_close_reports_what_was_not_written(sqlite_url: str) -> None:
     assert not writer.submit(_record())
     assert writer.stats()["dropped"]["closed"] == 1
     _dispose(writer)
+
+
+def test_close_stops_background_detection_mid_batch(tmp_path: Any) -> None:
+    """A writer closed while its batch is still being detected stops at the next step of
+    that detection: its thread has ended when close() returns (no thread left inside the
+    model at interpreter exit), and the batch is counted as dropped at shutdown."""
+    from privlog.detect.turns import Turns
+
+    turns = Turns()
+    started = threading.Event()
+
+    def slow_prepare(batch: Sequence[UsageRecord]) -> list[Mapping[str, Any]]:
+        started.set()
+        for _ in range(10_000):  # background detection, step by step (100 s in all)
+            with turns.background():
+                time.sleep(0.01)
+        return _prepare(batch)
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    writer = RecordWriter(
+        lambda: ChainStore(make_engine(url), signer(), auto_migrate=True), slow_prepare, FAST
+    )
+    for _ in range(5):
+        assert writer.submit(_record())
+    assert started.wait(10)
+    began = time.monotonic()
+    writer.close(timeout=0.05)
+    assert time.monotonic() - began < 2
+    assert writer._thread is not None
+    assert not writer._thread.is_alive()
+    stats = writer.stats()
+    assert stats["dropped"] == {"shutdown": 5}
+    assert stats["written"] == 0
+    assert stats["in_flight"] == 0
+    assert _identity(stats)

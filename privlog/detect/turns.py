@@ -14,18 +14,25 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-__all__ = ["Turns", "background", "in_background"]
+__all__ = ["DetectionStopped", "Turns", "background", "in_background"]
 
 _LOCAL = threading.local()
 
 
+class DetectionStopped(Exception):
+    """Background detection was told to stop (its writer is shutting down)."""
+
+
 @contextlib.contextmanager
-def background() -> Iterator[None]:
-    """Detection on this thread, inside the block, gives way to requests."""
-    before = getattr(_LOCAL, "background", False)
-    _LOCAL.background = True
+def background(stop: Callable[[], bool] | None = None) -> Iterator[None]:
+    """Detection on this thread, inside the block, gives way to requests; once ``stop()``
+    is true it raises :class:`DetectionStopped` before its next step, so a writer that is
+    shutting down does not leave a thread inside the model when the process exits (which
+    can abort in the BLAS library at interpreter shutdown)."""
+    before = getattr(_LOCAL, "background", None)
+    _LOCAL.background = stop or (lambda: False)
     try:
         yield
     finally:
@@ -33,7 +40,12 @@ def background() -> Iterator[None]:
 
 
 def in_background() -> bool:
-    return bool(getattr(_LOCAL, "background", False))
+    return getattr(_LOCAL, "background", None) is not None
+
+
+def _stop_requested() -> bool:
+    stop = getattr(_LOCAL, "background", None)
+    return stop is not None and stop()
 
 
 class Turns:
@@ -65,6 +77,8 @@ class Turns:
 
     @contextlib.contextmanager
     def background(self) -> Iterator[None]:
+        if _stop_requested():
+            raise DetectionStopped
         while True:
             with self._quiet:
                 self._quiet.wait_for(lambda: not self._foreground)

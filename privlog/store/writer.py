@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from privlog.detect.turns import DetectionStopped, background
 from privlog.store.chainstore import ChainStore, summary_payload
 
 __all__ = ["RecordWriter", "WriterSettings"]
@@ -64,6 +65,7 @@ class RecordWriter:
         # Items are records, or records whose raw fields still await scrubbing (deferred
         # detection); ``prepare`` turns a batch of either into stored columns.
         self._queue: queue.Queue[Any] = queue.Queue(self.settings.queue_size)
+        self._stop_detection = threading.Event()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._received = 0
@@ -142,6 +144,11 @@ class RecordWriter:
         thread = self._thread
         if thread is not None:
             thread.join(max(0.1, min(timeout, 1.0)))
+            if thread.is_alive():
+                # Still detecting a batch: stop it at its next step, so that no thread is
+                # left inside the model when the process exits.
+                self._stop_detection.set()
+                thread.join(1.0)
         with self._lock:
             self._closed = True
             leftover = self._drain_locked()
@@ -246,7 +253,12 @@ class RecordWriter:
     def _write(self, store: ChainStore | None, batch: list[Any]) -> ChainStore | None:
         s = self.settings
         try:
-            payloads = self._prepare(batch)
+            # Detection here gives way to requests and stops when the writer closes.
+            with background(stop=self._stop_detection.is_set):
+                payloads = self._prepare(batch)
+        except DetectionStopped:
+            self._finish(len(batch), written=0, dropped_reason="shutdown")
+            return store
         except Exception as exc:
             # The re-scan failed: storing text unchecked is not an option (fail closed).
             log.error(
