@@ -183,3 +183,15 @@ def test_a_tie_is_named_by_the_specific_rule(
     text = f"我的手机号{cn_mobile(rng)}请联系"
     phones = [f for f in detector.detect(text) if f.entity_type == "PHONE_NUMBER"]
     assert [f.rule_id for f in phones] == ["cn_mobile"]
+
+
+def test_no_recogniser_adjusts_its_own_scores(detector: PresidioDetector) -> None:
+    """The detector runs only the shared context enhancer, not each recogniser's own
+    enhance_using_context (Presidio's default returns the results unchanged)."""
+    from presidio_analyzer import EntityRecognizer
+
+    assert detector._recognizers
+    for recognizer in detector._recognizers:
+        assert type(recognizer).enhance_using_context is EntityRecognizer.enhance_using_context, (
+            recognizer.name
+        )

@@ -348,6 +348,12 @@ _BATCH_CHARS = 40_000
 _BACKGROUND_STEP = 2_000
 
 
+def _recognizers_for(recognizers: Iterable[Any], entities: Sequence[str]) -> list[Any]:
+    """The recognisers that find any of ``entities``, in their order."""
+    wanted = set(entities)
+    return [r for r in recognizers if wanted.intersection(r.supported_entities)]
+
+
 def _steps(windows: list[_Window], chars: int) -> Iterator[list[_Window]]:
     """``windows`` in consecutive groups of about ``chars`` characters (at least one each)."""
     step: list[_Window] = []
@@ -397,9 +403,7 @@ class PresidioDetector:
         self._entities = list(settings.entities)
         # In the registry's order (Presidio's lookup returns them in set order, which
         # changes from run to run and with it which rule names a tie).
-        self._recognizers = [
-            r for r in registry.recognizers if set(r.supported_entities) & set(self._entities)
-        ]
+        self._recognizers = _recognizers_for(registry.recognizers, self._entities)
         self._enhancer = _context_enhancer()
         allowed = [re.escape(t.strip()) for t in settings.allow] + list(settings.allow_patterns)
         self._allow = re.compile("|".join(f"(?:{a})" for a in allowed), re.I) if allowed else None
@@ -510,20 +514,17 @@ class PresidioDetector:
         self, text: str, nlp_artifacts: Any, entities: list[str] | None = None
     ) -> list[Any]:
         """What ``AnalyzerEngine.analyze`` returns for ``text`` with the detector's
-        threshold and no allow list, without the per-call work it repeats: the recogniser
-        lookup (done once, in ``__init__``) and the grouping of results by recogniser,
-        once for every recogniser (here one pass)."""
+        threshold and no allow list, without the recogniser lookup it repeats per call
+        (done once, in ``__init__``). None of the recognisers adjusts its own scores
+        (``EntityRecognizer.enhance_using_context``; a test holds to it), so the engine's
+        per-recogniser grouping for that step is left out: only the shared enhancer runs."""
         from presidio_analyzer import EntityRecognizer, RecognizerResult
 
         if entities is None:
             entities, recognizers = self._entities, self._recognizers
         else:
-            recognizers = [
-                r for r in self._recognizers if set(r.supported_entities) & set(entities)
-            ]
-        id_key = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
-        name_key = RecognizerResult.RECOGNIZER_NAME_KEY
-        by_recognizer: dict[str, list[Any]] = {}
+            recognizers = _recognizers_for(self._recognizers, entities)
+        results: list[Any] = []
         recognizer: Any
         for recognizer in recognizers:
             found = recognizer.analyze(text=text, entities=entities, nlp_artifacts=nlp_artifacts)
@@ -531,24 +532,9 @@ class PresidioDetector:
                 meta = result.recognition_metadata
                 if not meta:
                     meta = result.recognition_metadata = {}
-                meta.setdefault(id_key, recognizer.id)
-                meta.setdefault(name_key, recognizer.name)
-                by_recognizer.setdefault(meta[id_key], []).append(result)
-        results: list[Any] = []
-        for recognizer in recognizers:
-            own = by_recognizer.get(recognizer.id, [])
-            if type(recognizer).enhance_using_context is not EntityRecognizer.enhance_using_context:
-                others = [
-                    r for rid, rs in by_recognizer.items() if rid != recognizer.id for r in rs
-                ]
-                own = recognizer.enhance_using_context(
-                    text=text,
-                    raw_recognizer_results=own,
-                    other_raw_recognizer_results=others,
-                    nlp_artifacts=nlp_artifacts,
-                    context=None,
-                )
-            results.extend(own)
+                meta.setdefault(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY, recognizer.id)
+                meta.setdefault(RecognizerResult.RECOGNIZER_NAME_KEY, recognizer.name)
+            results += found
         results = self._enhancer.enhance_using_context(
             text=text,
             raw_results=results,
