@@ -17,6 +17,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from itertools import islice
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TextIO
 
 from privlog._version import __version__
@@ -353,12 +354,13 @@ def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     from privlog.store.schema import access_log
 
     trusted = _trusted_keys(args)
+    witnessed = [w for path in args.checkpoints for w in _witnessed(path, trusted)]
     # Read-only, like the auditor API: PRIVLOG_AUDIT_DATABASE_URL (a SELECT-only role) if
     # set, and a SQLite file opened with mode=ro, so a copy on read-only media verifies.
     engine = read_engine(Settings.from_env())
     try:
         with engine.connect() as conn:
-            report = verify_chain(conn, trusted)
+            report = verify_chain(conn, trusted, witnessed=witnessed)
             has_log = inspect(conn).has_table(access_log.name)
             log = verify_log(conn) if has_log else None
     finally:
@@ -378,6 +380,41 @@ def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
             else f"access log BROKEN at entry {problem['seq']}: {problem['reason']}\n"
         )
     return 0 if report.ok and (log is None or log["ok"]) else 1
+
+
+def _witnessed(path: str, trusted: dict[str, str] | None) -> list[Any]:
+    """The checkpoints in ``path``: the JSON of ``GET /v1/checkpoints`` (an object with a
+    ``checkpoints`` list) or a plain list of checkpoint objects. Each must be validly
+    signed, or it proves nothing and the command stops (exit 2)."""
+    from privlog.store.reader import Witnessed
+
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PrivlogError(f"cannot read {path}: {exc.strerror}") from None
+    except ValueError:
+        raise PrivlogError(f"{path} is not JSON; save the body of GET /v1/checkpoints") from None
+    items = document.get("checkpoints") if isinstance(document, dict) else document
+    if not isinstance(items, list):
+        raise PrivlogError(
+            f'{path}: expected a list of checkpoints, or an object with "checkpoints"'
+        )
+    fields = ("seq", "ts", "entry_hash", "key_id", "public_key", "signature")
+    found = []
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict) or not all(
+            isinstance(item.get(f), int if f == "seq" else str) for f in fields
+        ):
+            raise PrivlogError(f"{path}: checkpoint {number} needs {', '.join(fields)}")
+        mark = Witnessed(**{f: item[f] for f in fields}, source=path)
+        if not mark.signed_by(trusted):
+            raise PrivlogError(
+                f"{path}: the checkpoint for seq {mark.seq} is not validly signed by "
+                f"{'a trusted key' if trusted is not None else 'the key it names'}; "
+                "it proves nothing about the chain"
+            )
+        found.append(mark)
+    return found
 
 
 def _store_for_cli(engine: Any) -> tuple[Any, Any]:
@@ -411,8 +448,6 @@ def _cmd_subject(args: argparse.Namespace, out: TextIO) -> int:
             request = subjects.erase_subject(store, ring, args.user_id, policy=policy)
     document = json.dumps(request.as_dict(), ensure_ascii=False, indent=2, sort_keys=True)
     if getattr(args, "out", None):
-        from pathlib import Path
-
         Path(args.out).write_text(document + "\n", encoding="utf-8")
         out.write(
             f"request {request.request_id}: {request.records} records written to {args.out}\n"
@@ -434,7 +469,6 @@ def _cmd_subject(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
-    from pathlib import Path
 
     from privlog.audit.connections import read_engine
     from privlog.audit.report import build_report, render_html
@@ -586,6 +620,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--public-key",
         metavar="KID:HEX",
         help="the checkpoint public key to trust (default: derived from PRIVLOG_KEY_FILE)",
+    )
+    verify.add_argument(
+        "--checkpoints",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="signed checkpoints a reader kept (GET /v1/checkpoints, saved as JSON); each "
+        "must match the chain. Repeat for several files",
     )
     verify.set_defaults(func=_cmd_verify)
 
