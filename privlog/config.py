@@ -86,6 +86,7 @@ _DETECTION_KEYS = {
     "batch_size",
     "allow",
     "allow_patterns",
+    "deadline",
 }
 
 
@@ -311,8 +312,14 @@ def _detection(data: Mapping[str, Any], source: str) -> DetectionSettings:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"{where} {key} must be a positive integer")
         ints[key] = value
+    limit = data.get("deadline", defaults.deadline)
+    if limit is not None and (
+        not isinstance(limit, int | float) or isinstance(limit, bool) or limit <= 0
+    ):
+        raise ConfigError(f"{where} deadline must be a positive number of seconds")
     return DetectionSettings(
         model=model,
+        deadline=None if limit is None else float(limit),
         score_threshold=float(threshold),
         entities=tuple(dict.fromkeys(entities + extra)),
         phone_regions=tuple(r.upper() for r in regions),

@@ -20,6 +20,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from privlog.config import Settings
+from privlog.detect.turns import DetectionTimeout, deadline
 from privlog.errors import KeyFileError, StoreError
 from privlog.keys import KeyRing
 from privlog.pipeline import Pipeline
@@ -185,12 +186,22 @@ class Privlog:
 
     def scrub_fields(self, fields: Mapping[str, str]) -> Scrubbing:
         """Scrub one request's fields together (shared placeholder numbering). Never raises:
-        a detector failure gives ``fields=None`` and the ``detector_error`` flag."""
+        a detector failure gives ``fields=None`` and the ``detector_error`` flag; detection
+        past ``[detection] deadline`` gives ``fields=None`` and ``detector_timeout``."""
         scope = self.pipeline.transformer.scope()
         names = list(fields)
         texts = [fields[name] if isinstance(fields[name], str) else "" for name in names]
+        limit = self.settings.policy.detection.deadline
         try:
-            results = self.pipeline.scrub_many(texts, scope)
+            with deadline(limit):
+                results = self.pipeline.scrub_many(texts, scope)
+        except DetectionTimeout:
+            log.warning(
+                "privlog: detection of %d characters passed the %g s deadline; no text is stored",
+                sum(map(len, texts)),
+                limit,
+            )
+            return Scrubbing(None, {}, frozenset({"detector_timeout"}), scope)
         except Exception as exc:  # fail closed for the data, open for the request
             log.error("privlog: detection failed (%s); no text is stored", type(exc).__name__)
             return Scrubbing(None, {}, frozenset({"detector_error"}), scope)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from privlog.context import current_request
+from privlog.detect.turns import DetectionTimeout, deadline
 from privlog.errors import ConfigError, EgressBlocked
 from privlog.transform import PLACEHOLDER_RE, Scope
 
@@ -185,12 +186,14 @@ class EgressGuard:
                 "to an [[egress.processors]] entry's hosts in the privlog policy file",
             )
         context = contextvars.copy_context()  # taint needs the request context in the worker
-        future = _EXECUTOR.submit(context.run, self._scrub, processor, shown, url, headers, body)
+        future = _EXECUTOR.submit(
+            context.run, self._scrub_in_time, processor, shown, url, headers, body
+        )
         try:
             decision = future.result(timeout=self.policy.detection_deadline)
         except EgressBlocked:
             raise
-        except concurrent.futures.TimeoutError:
+        except (concurrent.futures.TimeoutError, DetectionTimeout):
             self._refuse(shown, processor, "blocked_deadline")
             raise EgressBlocked(
                 shown,
@@ -237,6 +240,19 @@ class EgressGuard:
                     "entity_counts": dict(counts),
                 }
             )
+
+    def _scrub_in_time(
+        self,
+        processor: Processor,
+        shown: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> EgressDecision:
+        # The caller stops waiting at the deadline; this stops the detection itself at its
+        # next step, so that it does not keep the detector from the requests after it.
+        with deadline(self.policy.detection_deadline):
+            return self._scrub(processor, shown, url, headers, body)
 
     def _scrub(
         self,

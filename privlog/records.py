@@ -31,6 +31,7 @@ FLAGS = frozenset(
         "truncated",
         "unparseable",
         "detector_error",
+        "detector_timeout",
         "aborted",
         "partial",
         "content_flagged",

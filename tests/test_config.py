@@ -47,6 +47,16 @@ def test_environment_and_policy_file(tmp_path: Path) -> None:
     assert s.policy.egress["first_party"] == ["billing.internal"]
 
 
+def test_detection_deadline_is_policy_not_engine() -> None:
+    """The deadline is read from [detection] (5 s by default) and does not make a new
+    engine: settings that differ only in it are equal, so they share one detector."""
+    assert Policy.from_mapping({}).detection.deadline == 5.0
+    policy = Policy.from_mapping({"detection": {"deadline": 0.25}})
+    assert policy.detection.deadline == 0.25
+    assert policy.detection == Policy.from_mapping({}).detection
+    assert hash(policy.detection) == hash(Policy.from_mapping({}).detection)
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -56,6 +66,8 @@ def test_environment_and_policy_file(tmp_path: Path) -> None:
         ({"detection": {"entities": "PERSON"}}, "list of strings"),
         ({"detection": {"chunk_chars": 0}}, "positive integer"),
         ({"detection": {"modle": "x"}}, "unknown key.*modle"),
+        ({"detection": {"deadline": 0}}, "deadline must be a positive number"),
+        ({"detection": {"deadline": "5s"}}, "deadline must be a positive number"),
         ({"operators": []}, r"\[operators\] must be a table"),
     ],
 )

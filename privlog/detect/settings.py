@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["DEFAULT_ENTITIES", "DEFAULT_MODEL", "DetectionSettings"]
 
@@ -68,3 +68,7 @@ class DetectionSettings:
     # these regular expressions match; a finding inside either is dropped.
     allow: tuple[str, ...] = ()
     allow_patterns: tuple[str, ...] = ()
+    # A request's fields, scanned inline or on the writer thread, get this many seconds of
+    # detection; past it no text is stored (flag ``detector_timeout``). Not part of the
+    # engine (equal settings that differ only here share one detector).
+    deadline: float | None = field(default=5.0, compare=False)

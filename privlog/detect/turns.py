@@ -7,22 +7,70 @@ the scan's 42 ms). Background work now runs in short steps and takes a step only
 request is waiting or scanning, so a request waits for at most the step under way.
 
 Whether a thread's detection is background work is set by the caller, with
-:func:`background`, not passed through every signature in between.
+:func:`background`, not passed through every signature in between; so is a deadline, with
+:func:`deadline`: detection under one goes in the same short steps and raises
+:class:`DetectionTimeout` before the first step that would start after it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 
-__all__ = ["DetectionStopped", "Turns", "background", "in_background"]
+__all__ = [
+    "DetectionStopped",
+    "DetectionTimeout",
+    "Turns",
+    "background",
+    "check_deadline",
+    "deadline",
+    "in_background",
+    "in_steps",
+]
 
 _LOCAL = threading.local()
 
 
 class DetectionStopped(Exception):
     """Background detection was told to stop (its writer is shutting down)."""
+
+
+class DetectionTimeout(Exception):
+    """Detection ran past the deadline its caller set (see :func:`deadline`)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"detection took longer than {seconds:g} s")
+        self.seconds = seconds
+
+
+@contextlib.contextmanager
+def deadline(seconds: float | None) -> Iterator[None]:
+    """Detection on this thread, inside the block, stops with :class:`DetectionTimeout`
+    once ``seconds`` have passed (checked between steps of a few thousand characters).
+    ``None`` sets no deadline; nested deadlines keep the earlier one."""
+    before = getattr(_LOCAL, "deadline", None)
+    if seconds is not None:
+        at = time.monotonic() + seconds
+        if before is None or at < before[0]:
+            _LOCAL.deadline = (at, seconds)
+    try:
+        yield
+    finally:
+        _LOCAL.deadline = before
+
+
+def check_deadline() -> None:
+    """Raise :class:`DetectionTimeout` if this thread's deadline has passed."""
+    current = getattr(_LOCAL, "deadline", None)
+    if current is not None and time.monotonic() >= current[0]:
+        raise DetectionTimeout(current[1])
+
+
+def in_steps() -> bool:
+    """Whether detection on this thread must go in steps (background work, or a deadline)."""
+    return in_background() or getattr(_LOCAL, "deadline", None) is not None
 
 
 @contextlib.contextmanager
