@@ -31,12 +31,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
-# The reliability suite at full size, then RELIABILITY.md from what it measured (also when a
+# The reliability scenarios (tests marked reliability) at full size, then RELIABILITY.md from what it measured (also when a
 # scenario fails: the table says which). PostgreSQL scenarios need PRIVLOG_TEST_DATABASE_URL.
 reliability: $(STAMP)
 	rm -f .reliability.jsonl
 	PRIVLOG_RELIABILITY=full PRIVLOG_RELIABILITY_OUT=$(CURDIR)/.reliability.jsonl \
-	  $(PY) -m pytest tests/reliability; status=$$?; \
+	  $(PY) -m pytest -m reliability; status=$$?; \
 	  $(PY) -m tests.reliability.table .reliability.jsonl RELIABILITY.md && exit $$status
 
 # Regenerate the lock after changing dependencies in pyproject.toml (needs `uv`).

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
 import random
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ import pytest
 
 from privlog.detect import DetectionSettings
 from privlog.detect.engine import PresidioDetector, get_detector
+from tests.reliability_support import FULL, OUT, Report
 
 
 @pytest.fixture(autouse=True)
@@ -83,3 +85,44 @@ def _broken_detection(monkeypatch: pytest.MonkeyPatch) -> None:
         raise RuntimeError(f"detector failed on {texts}")
 
     monkeypatch.setattr(Pipeline, "scrub_many", broken)
+
+
+_OUTCOME = pytest.StashKey[str]()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that reports a reliability scenario is marked ``reliability``, which is
+    what ``make reliability`` selects."""
+    for item in items:
+        if "reliability" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.reliability)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    result = outcome.get_result()  # type: ignore[attr-defined]
+    if result.when == "call" or (result.when == "setup" and result.skipped):
+        item.stash[_OUTCOME] = result.outcome
+
+
+@pytest.fixture(name="reliability")
+def _reliability(request: pytest.FixtureRequest) -> Iterator[Report]:
+    """A reliability scenario's row (see tests/reliability_support.py); written out, with
+    the test's outcome, when the test ends."""
+    report = Report(area="", scenario=request.node.name)
+    yield report
+    if not OUT or not report.area:
+        return
+    row = {
+        "area": report.area,
+        "scenario": report.scenario,
+        "done": report.done,
+        "figure": report.figure,
+        "outcome": request.node.stash.get(_OUTCOME, "failed"),
+        "size": "full" if FULL else "ci",
+        "test": request.node.nodeid,
+        **report.extra,
+    }
+    with open(OUT, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(row, ensure_ascii=False) + "\n")

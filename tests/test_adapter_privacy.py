@@ -17,8 +17,9 @@ from privlog.adapters.asgi import PrivlogMiddleware
 from privlog.adapters.flask import PrivlogFlask
 from tests.adapters_support import make_privlog
 from tests.canaries import contextual_canaries, find_leaks, fixed_format_canaries
+from tests.reliability_support import Report, size
 
-N = 1_000
+N = size(1_000, 10_000)
 
 
 def _requests(rng: random.Random) -> tuple[list[dict[str, Any]], list[str]]:
@@ -94,7 +95,11 @@ def _flask(pl: Any) -> Any:
 @pytest.mark.slow
 @pytest.mark.parametrize("framework", [_fastapi, _flask], ids=["fastapi", "flask"])
 def test_canary_sweep(
-    framework: Any, tmp_path: Path, rng: random.Random, caplog: pytest.LogCaptureFixture
+    framework: Any,
+    tmp_path: Path,
+    rng: random.Random,
+    caplog: pytest.LogCaptureFixture,
+    reliability: Report,
 ) -> None:
     """1,000 requests through the framework, every canary kind planted: none appears in any
     hunted form in the database files or in anything logged, and every request has its
@@ -114,3 +119,11 @@ def test_canary_sweep(
     for blob in [*blobs, caplog.text.encode()]:
         leaks |= set(find_leaks(blob, planted))
     assert not leaks, f"{len(leaks)} canaries leaked"
+    reliability.area = "canary sweep"
+    reliability.scenario = f"requests through {framework.__name__.strip('_')}: database and logs"
+    reliability.done = (
+        f"{N:,} OpenAI- and Anthropic-shaped requests, each with three canaries (fixed-format "
+        "and contextual), hunted in every form of shared/canaries.md in the SQLite files "
+        "(main, WAL, journal) and all log output"
+    )
+    reliability.figure = f"{len(planted):,} canaries planted, 0 found; {N:,}/{N:,} records"

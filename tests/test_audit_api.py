@@ -34,6 +34,7 @@ from tests.audit_support import (
     make_tokens,
     populate,
 )
+from tests.reliability_support import Report
 
 RECORDS = 12  # usage records written by populate(); half per tenant
 BETA_ENTRY = ENTRY["b-open"].id  # a register entry of tenant beta
@@ -551,8 +552,13 @@ def test_flagged_routes_on_a_database_without_the_register(
 # --- read-only connections ---------------------------------------------------------------
 
 
-def test_auditor_connection_cannot_write(audit: tuple[TestClient, Tokens, Settings]) -> None:
+def test_auditor_connection_cannot_write(
+    audit: tuple[TestClient, Tokens, Settings], reliability: Report
+) -> None:
+    """Every write through the auditor's read connection, and every change other than an
+    append through its access-log connection, is refused by the database."""
     _, _, settings = audit
+    refused = 0
     engine = read_engine(settings)
     try:
         for statement in (
@@ -568,6 +574,7 @@ def test_auditor_connection_cannot_write(audit: tuple[TestClient, Tokens, Settin
         ):
             with engine.connect() as conn, pytest.raises(DBAPIError):
                 conn.execute(statement)
+            refused += 1
     finally:
         engine.dispose()
     logger = log_engine(settings)
@@ -580,8 +587,17 @@ def test_auditor_connection_cannot_write(audit: tuple[TestClient, Tokens, Settin
         ):
             with logger.connect() as conn, pytest.raises(DBAPIError):
                 conn.execute(statement)
+            refused += 1
     finally:
         logger.dispose()
+    database = make_url(settings.database_url).get_backend_name()
+    reliability.area = "auditor side"
+    reliability.scenario = f"writes through the auditor's database connections ({database})"
+    reliability.done = (
+        "inserts, updates and deletes on records, tokens, the access log and the flagged "
+        "register, through the read connection and the access-log connection"
+    )
+    reliability.figure = f"{refused}/11 refused by the database"
 
 
 def test_refuses_to_start_on_a_writable_connection(db_url: str, tmp_path: Path) -> None:
@@ -666,6 +682,7 @@ def test_internal_errors_carry_a_correlation_id_only(
     audit: tuple[TestClient, Tokens, Settings],
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    reliability: Report,
 ) -> None:
     client, tokens, settings = audit
     from privlog.audit import queries
@@ -682,3 +699,11 @@ def test_internal_errors_carry_a_correlation_id_only(
     assert body["correlation_id"] in caplog.text
     assert "SELECT" not in caplog.text
     assert _log_rows(settings)[-1]["status"] == 500  # recorded like any other request
+    database = make_url(settings.database_url).get_backend_name()
+    reliability.area = "auditor side"
+    reliability.scenario = f"500-class errors ({database})"
+    reliability.done = "a query raising an error whose text is SQL"
+    reliability.figure = (
+        "500 with only detail and correlation_id; the id in the log; SQL in neither the body "
+        "nor the log; the request in the access log"
+    )

@@ -18,9 +18,10 @@ from privlog.config import Settings
 from privlog.store.database import make_engine
 from privlog.store.schema import access_log
 from tests.audit_support import auditor_settings, free_port, make_tokens, populate
+from tests.reliability_support import Report, size
 
 pytestmark = pytest.mark.slow
-EXAMPLES = "30"
+EXAMPLES = str(size(30, 200))  # per operation
 
 
 @pytest.fixture(name="served")
@@ -89,27 +90,59 @@ def _schemathesis(base: str, cwd: Path, *extra: str) -> subprocess.CompletedProc
     )
 
 
-def test_schemathesis_with_a_valid_token(served: tuple[str, str, Settings], tmp_path: Path) -> None:
-    base, token, _ = served
+def _logged(settings: Settings) -> list[tuple[str, int]]:
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            return [
+                (m, int(s))
+                for m, s in conn.execute(select(access_log.c.method, access_log.c.status))
+            ]
+    finally:
+        engine.dispose()
+
+
+def _database(settings: Settings) -> str:
+    return "PostgreSQL" if settings.database_url.startswith("postgresql") else "SQLite"
+
+
+def test_schemathesis_with_a_valid_token(
+    served: tuple[str, str, Settings], tmp_path: Path, reliability: Report
+) -> None:
+    base, token, settings = served
     result = _schemathesis(base, tmp_path, "--header", f"Authorization: Bearer {token}")
     assert result.returncode == 0, result.stdout[-6000:]
     assert "No issues found" in result.stdout
+    logged = _logged(settings)
+    errors = sum(status >= 500 for _, status in logged)
+    assert errors == 0
+    reliability.area = "auditor side"
+    reliability.scenario = f"Schemathesis with a valid token ({_database(settings)})"
+    reliability.done = (
+        f"every check, up to {EXAMPLES} generated cases per operation, against the served "
+        "API (its own process)"
+    )
+    reliability.figure = (
+        f"{len(logged):,} requests, no check failed, {errors} answers of 500 or more"
+    )
 
 
 def test_schemathesis_without_a_token_gets_only_401(
-    served: tuple[str, str, Settings], tmp_path: Path
+    served: tuple[str, str, Settings], tmp_path: Path, reliability: Report
 ) -> None:
     base, _, settings = served
     result = _schemathesis(base, tmp_path)
     assert result.returncode == 0, result.stdout[-6000:]
-    engine = make_engine(settings.database_url)
-    try:
-        with engine.connect() as conn:
-            logged = conn.execute(select(access_log.c.method, access_log.c.status)).all()
-    finally:
-        engine.dispose()
+    logged = _logged(settings)
     reads = {status for method, status in logged if method in ("GET", "HEAD")}
     others = {status for method, status in logged if method not in ("GET", "HEAD")}
     assert len(logged) > 100  # every generated request was logged
     assert reads == {401}
     assert others <= {405}  # Schemathesis also tries other methods: refused before auth
+    reliability.area = "auditor side"
+    reliability.scenario = f"Schemathesis without credentials ({_database(settings)})"
+    reliability.done = f"up to {EXAMPLES} generated cases per operation, no token"
+    reliability.figure = (
+        f"{len(logged):,} requests in the access log; reads answered {sorted(reads)}, other "
+        f"methods {sorted(others)}"
+    )

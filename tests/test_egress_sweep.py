@@ -17,10 +17,11 @@ from privlog.adapters.flask import PrivlogFlask
 from privlog.adapters.httpx import guarded_async_client, guarded_client
 from privlog.adapters.requests import guarded_session
 from tests.canaries import contextual_canaries, find_leaks, fixed_format_canaries
+from tests.reliability_support import Report, size
 from tests.test_egress import _privlog
 from tests.thirdparty import third_party
 
-N = 1_000
+N = size(1_000, 10_000)
 
 
 def _bodies(rng: random.Random) -> tuple[list[dict[str, Any]], list[str]]:
@@ -73,7 +74,7 @@ def _flask(pl: Any, upstream: str) -> Any:
 @pytest.mark.slow
 @pytest.mark.parametrize("framework", [_fastapi, _flask], ids=["fastapi", "flask"])
 def test_third_party_never_receives_a_canary(
-    framework: Any, tmp_path: Path, rng: random.Random
+    framework: Any, tmp_path: Path, rng: random.Random, reliability: Report
 ) -> None:
     """1,000 requests, each forwarded to the third party: zero canaries received in any
     hunted form; with restore on, the app gets its own values back; every request has a
@@ -96,3 +97,13 @@ def test_third_party_never_receives_a_canary(
     assert stats["written"] == N
     assert stats["egress"]["egress_scrubbed"] == N
     pl.close()
+    reliability.area = "canary sweep"
+    reliability.scenario = f"outbound calls from {framework.__name__.strip('_')}: third party"
+    reliability.done = (
+        f"{N:,} requests forwarded by the app through the egress guard ({', '.join(ways)}) to "
+        "a loopback third party, restore on"
+    )
+    reliability.figure = (
+        f"{len(planted):,} canaries planted, 0 found in {len(received):,} bytes received; the "
+        f"app got its own values back {N:,}/{N:,}"
+    )

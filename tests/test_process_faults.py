@@ -13,6 +13,7 @@ from pathlib import Path
 
 from privlog.store.chainstore import ChainStore
 from privlog.store.database import make_engine
+from tests.reliability_support import Report
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,7 +30,7 @@ _QUEUER = textwrap.dedent(
 )
 
 
-def test_sigterm_flushes_the_queue(sqlite_url: str, tmp_path: Path) -> None:
+def test_sigterm_flushes_the_queue(sqlite_url: str, tmp_path: Path, reliability: Report) -> None:
     """SIGTERM with records still queued: they are written before the process dies of the
     signal, well within the flush timeout."""
     policy = tmp_path / "policy.toml"
@@ -50,9 +51,14 @@ def test_sigterm_flushes_the_queue(sqlite_url: str, tmp_path: Path) -> None:
         start = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == -signal.SIGTERM
-        assert time.monotonic() - start < 5
+        took = time.monotonic() - start
+        assert took < 5
     store = ChainStore(make_engine(sqlite_url))
     report = store.verify()
     assert report.ok, str(report)
     assert store.count() == 300
     store.engine.dispose()
+    reliability.area = "faults"
+    reliability.scenario = "SIGTERM with a full queue (SQLite)"
+    reliability.done = "300 records queued (batch interval 30 s), then SIGTERM"
+    reliability.figure = f"300/300 written, process ended in {took:.2f} s (flush timeout 2 s)"

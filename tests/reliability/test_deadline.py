@@ -23,7 +23,7 @@ from privlog.detect import DEFAULT_MODEL, DetectionSettings
 from privlog.errors import EgressBlocked
 from tests.adapters_support import stored
 from tests.canaries import find_leaks, fixed_format_canaries
-from tests.reliability.conftest import Report, size
+from tests.reliability_support import Report, size
 from tests.thirdparty import third_party
 
 DEADLINE = 0.5

@@ -15,7 +15,7 @@ import pytest
 from privlog.store.chainstore import ChainStore
 from privlog.store.database import make_engine
 from privlog.store.reader import verify_chain
-from tests.reliability.conftest import Report, size
+from tests.reliability_support import Report, size
 
 ROOT = Path(__file__).resolve().parents[2]
 BATCH = 50

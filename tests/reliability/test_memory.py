@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.conftest import FULL, Report, size
+from tests.reliability_support import FULL, Report, size
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -25,7 +25,7 @@ from privlog.audit import queries
 from privlog.store.chain import Signer, entry_hash, payload_hash
 from privlog.store.chainstore import ChainStore
 from privlog.store.schema import GENESIS_HASH, chain_head, checkpoints, records
-from tests.reliability.conftest import Report, size
+from tests.reliability_support import Report, size
 from tests.storetools import payload, scratch_database, signer, store
 
 RECORDS = 150
