@@ -691,7 +691,9 @@ def _content_entry(
 def _token(ring: KeyRing, purpose: str, value: str | None) -> str | None:
     if value is None or value == "":
         return None
-    return ":".join(ring.token(purpose, value.encode()))
+    # An id with a lone surrogate (undecodable bytes from the app) still gets a token of its
+    # own, always the same one, instead of an error on the request path.
+    return ":".join(ring.token(purpose, value.encode("utf-8", "surrogatepass")))
 
 
 _LIVE: weakref.WeakSet[Privlog] = weakref.WeakSet()

@@ -21,10 +21,11 @@ def make_privlog(
     model: str | None = None,
     http: HttpPolicy | None = None,
     egress: dict[str, Any] | None = None,
+    database_url: str | None = None,
 ) -> Privlog:
     return Privlog(
         Settings(
-            database_url=f"sqlite:///{tmp_path / 'privlog.db'}",
+            database_url=database_url or f"sqlite:///{tmp_path / 'privlog.db'}",
             key_file=tmp_path / "privlog.keys",
             policy=Policy(
                 detection=DetectionSettings(model=model),

@@ -319,3 +319,35 @@ def test_close_stops_background_detection_mid_batch(tmp_path: Any) -> None:
     assert stats["written"] == 0
     assert stats["in_flight"] == 0
     assert _identity(stats)
+
+
+def test_a_record_the_database_refuses_does_not_hold_up_the_others(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch the database refuses for its data (here a NUL in text, with the cleaning
+    that prevents it switched off) is written one record at a time at once: the refused
+    record is dropped and counted as ``refused``, the others are written, the breaker stays
+    shut, and the chain verifies."""
+    from privlog.store import chain
+
+    monkeypatch.setattr(chain, "storable", dict)
+    writer = _writer(pg_url)
+    for i in range(10):
+        writer.submit(_record(route="/v1/chat\x00" if i == 4 else f"/v1/chat/{i}"))
+    start = time.monotonic()
+    with caplog.at_level(logging.ERROR, logger="privlog"):
+        assert writer.flush(10) == 0
+    stats = writer.stats()
+    assert time.monotonic() - start < FAST.backoff_initial + 5
+    assert stats["written"] == 9
+    assert stats["dropped"] == {"refused": 1}
+    assert _identity(stats)
+    assert not stats["breaker_open"]
+    assert sum("refused a record for its data" in r.getMessage() for r in caplog.records) == 1
+    writer.close()
+    _dispose(writer)
+    store = ChainStore(make_engine(pg_url))
+    report = store.verify()
+    assert report.ok, str(report)
+    assert report.records == 9
+    store.engine.dispose()

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from privlog.keys import KeyRing, checkpoint_public_key
 from privlog.records import RECORD_FIELDS
 from privlog.store.schema import GENESIS_HASH
+from privlog.text import replace_surrogates
 
 __all__ = [
     "PAYLOAD_COLUMNS",
@@ -67,13 +68,27 @@ def entry_hash(seq: int, prev_hash: str, payload_digest: str) -> str:
     return hashlib.sha256(data + bytes.fromhex(payload_digest)).hexdigest()
 
 
+def storable(row: Mapping[str, Any]) -> dict[str, Any]:
+    """``row`` with NUL characters and lone surrogates in its strings replaced by U+FFFD.
+    PostgreSQL refuses NUL in text and neither database driver can encode a lone
+    surrogate; a refused insert fails the whole batch, again at every retry, so one request
+    with ``%00`` in its path stopped every record behind it. The same replacement on both
+    databases keeps them alike."""
+    return {k: _storable(v) if isinstance(v, str) else v for k, v in row.items()}
+
+
+def _storable(text: str) -> str:
+    return replace_surrogates(text.replace("\x00", "\ufffd"))
+
+
 def link(
     payloads: Iterable[Mapping[str, Any]], seq: int, prev: str
 ) -> tuple[list[dict[str, Any]], int, str]:
     """Chain ``payloads`` after entry ``seq`` (hash ``prev``): the rows to insert, and the
-    new head's sequence number and hash."""
+    new head's sequence number and hash. Strings are made storable first (see
+    :func:`storable`), so the hash covers what is stored."""
     rows = []
-    for payload in payloads:
+    for payload in map(storable, payloads):
         seq += 1
         salt = new_salt()
         digest = payload_hash(salt, payload)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Engine, and_, case, func, insert, select, true, update
 
 from privlog.errors import RegisterError
+from privlog.store.chain import storable
 from privlog.store.schema import flagged, now_iso
 
 __all__ = [
@@ -69,7 +70,7 @@ class FlaggedFilter:
 
 
 def insert_in(conn: Connection, entries: Sequence[Mapping[str, Any]]) -> None:
-    rows = [{k: v for k, v in e.items() if k != "kind"} for e in entries]
+    rows = [storable({k: v for k, v in e.items() if k != "kind"}) for e in entries]
     if rows:
         conn.execute(insert(flagged), rows)
 

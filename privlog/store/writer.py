@@ -269,12 +269,20 @@ class RecordWriter:
         hits = sum(int(p.get("rescan_hits") or 0) for p in payloads)
         delay = s.backoff_initial
         failures = 0
+        refused = 0
+        one_by_one = False
         while True:
             try:
                 if store is None:
                     store = self._store_factory()
-                store.append(payloads)
+                if one_by_one:
+                    refused += self._append_each(store, payloads)
+                else:
+                    store.append(payloads)
             except Exception as exc:
+                if not one_by_one and _refused_as_data(exc):
+                    one_by_one = True  # at once: waiting would not change the data
+                    continue
                 failures += 1
                 self._note_failure(exc)
                 if self._closing.is_set():
@@ -289,8 +297,30 @@ class RecordWriter:
             with self._lock:
                 self._rescan_hits += hits
                 self._batches += 1
-            self._finish(len(batch), written=len(batch))
+            reason = "refused" if refused else None
+            self._finish(len(batch), written=len(batch) - refused, dropped_reason=reason)
             return store
+
+    def _append_each(self, store: ChainStore, payloads: list[Mapping[str, Any]]) -> int:
+        """After the database refused a batch for its data (not for being unreachable):
+        append its entries one at a time, so that one bad record does not hold up the
+        others at every retry. Entries refused again for their data are dropped; returns
+        how many usage records that was. Another failure propagates, and the entries not
+        yet written are retried."""
+        refused = 0
+        while payloads:
+            try:
+                store.append(payloads[:1])
+            except Exception as exc:
+                if not _refused_as_data(exc):
+                    raise
+                log.error(
+                    "privlog: the database refused a record for its data (%s); dropped",
+                    type(getattr(exc, "orig", None) or exc).__name__,
+                )
+                refused += payloads[0].get("kind") == "usage"
+            del payloads[:1]
+        return refused
 
     def _finish(self, n: int, *, written: int, dropped_reason: str | None = None) -> None:
         with self._changed:
@@ -340,3 +370,13 @@ def _describe(exc: BaseException) -> str:
     if exc.__class__.__module__.startswith("privlog"):
         return f"{type(exc).__name__}: {exc}"
     return type(exc).__name__
+
+
+def _refused_as_data(exc: BaseException | None) -> bool:
+    """Whether the database (or its driver) refused the values themselves, which retrying
+    the same batch cannot cure, as opposed to being unreachable or out of space."""
+    from sqlalchemy.exc import DataError, StatementError
+
+    if isinstance(exc, DataError):
+        return True
+    return isinstance(exc, StatementError) and isinstance(exc.orig, UnicodeError | ValueError)
