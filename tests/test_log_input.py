@@ -291,3 +291,23 @@ def test_deferred_detector_failure_keeps_no_text(
     assert row["flags"] == "detector_error"
     assert find_leaks(json.dumps(row, default=str), [mobile]) == []
     pl.close()
+
+
+def test_ids_with_lone_surrogates_and_nul(sqlite_url: str, tmp_path: Path, rows: object) -> None:
+    """An id with undecodable bytes (a lone surrogate) gets its own token, the same each
+    time, instead of an error on the request path; NUL and surrogates in stored strings
+    are stored as U+FFFD."""
+    pl = _privlog(sqlite_url, tmp_path)
+    for _ in range(2):
+        pl.log_input(
+            {"prompt": "hello"}, route="/v1/chat\x00\udc80", subject="u\udcff", session="s\x00"
+        )
+    pl.log_input({"prompt": "hello"}, route="/v1/chat", subject="u\ufffd")
+    assert pl.flush(10) == 0
+    pl.close()
+    assert callable(rows)
+    stored = rows(sqlite_url)
+    assert [r["route"] for r in stored] == ["/v1/chat\ufffd\ufffd"] * 2 + ["/v1/chat"]
+    tokens = [r["subject_token"] for r in stored]
+    assert tokens[0] == tokens[1] != tokens[2]
+    assert all(r["session_token"] for r in stored[:2])
