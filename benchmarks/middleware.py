@@ -26,7 +26,7 @@ from timing import percentile_ms, summarise  # noqa: E402
 
 from privlog.adapters.asgi import PrivlogMiddleware  # noqa: E402
 from privlog.config import HttpPolicy  # noqa: E402
-from tests.adapters_support import make_privlog  # noqa: E402
+from tests.adapters_support import asgi_post, make_privlog  # noqa: E402
 
 
 def _app() -> FastAPI:
@@ -40,28 +40,8 @@ def _app() -> FastAPI:
 
 
 async def _call(app: Any, body: bytes) -> float:
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/v1/chat/completions", "raw_path": b"/v1/chat/completions",
-        "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80), "headers": headers,
-    }  # fmt: skip
-    sent = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        return None
-
-    start = time.perf_counter()
-    await app(scope, receive, send)
-    return time.perf_counter() - start
+    seconds, _ = await asgi_post(app, "/v1/chat/completions", body)
+    return seconds
 
 
 def _measure(mode: str, size: int, count: int, rounds: int) -> dict[str, Any]:

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextvars
+import functools
 import json
 import re
 import threading
 import urllib.parse
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -186,8 +187,13 @@ class EgressGuard:
                 "to an [[egress.processors]] entry's hosts in the privlog policy file",
             )
         context = contextvars.copy_context()  # taint needs the request context in the worker
+        # The worker's detection stops at the deadline too (at its next step), so that the
+        # scan this call stops waiting for does not hold the detector from the calls after it.
         future = _EXECUTOR.submit(
-            context.run, self._scrub_in_time, processor, shown, url, headers, body
+            context.run,
+            _within,
+            self.policy.detection_deadline,
+            functools.partial(self._scrub, processor, shown, url, headers, body),
         )
         try:
             decision = future.result(timeout=self.policy.detection_deadline)
@@ -240,19 +246,6 @@ class EgressGuard:
                     "entity_counts": dict(counts),
                 }
             )
-
-    def _scrub_in_time(
-        self,
-        processor: Processor,
-        shown: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: bytes,
-    ) -> EgressDecision:
-        # The caller stops waiting at the deadline; this stops the detection itself at its
-        # next step, so that it does not keep the detector from the requests after it.
-        with deadline(self.policy.detection_deadline):
-            return self._scrub(processor, shown, url, headers, body)
 
     def _scrub(
         self,
@@ -539,3 +532,8 @@ def restorer_for(content_type: str, originals: Mapping[str, str]) -> Restorer | 
         # the values land inside JSON strings: escape them as JSON would
         return Restorer({k: json.dumps(v, ensure_ascii=False)[1:-1] for k, v in originals.items()})
     return Restorer(originals)
+
+
+def _within(seconds: float, work: Callable[[], EgressDecision]) -> EgressDecision:
+    with deadline(seconds):
+        return work()

@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from privlog.adapters.asgi import PrivlogMiddleware
 from privlog.store.chainstore import ChainStore
-from tests.adapters_support import make_privlog, stored
+from tests.adapters_support import asgi_post, make_privlog, stored
 from tests.canaries import find_leaks
 from tests.reliability_support import Report, size
 
@@ -34,34 +34,6 @@ def _app(pl: Any) -> Any:
     return PrivlogMiddleware(app, privlog=pl)
 
 
-async def _call(app: Any, body: bytes) -> tuple[float, int]:
-    """One request through raw ASGI (no socket): its latency and status."""
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/v1/chat", "raw_path": b"/v1/chat", "query_string": b"",
-        "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
-        "headers": [(b"content-type", b"application/json")],
-    }  # fmt: skip
-    sent = False
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    start = time.perf_counter()
-    await app(scope, receive, send)
-    return time.perf_counter() - start, status
-
-
 PHONES = [f"139{i:08d}" for i in range(0, 10**8, 10**8 // 5_000)]
 
 
@@ -76,7 +48,7 @@ def _run(app: Any, count: int, first: int = 0) -> tuple[list[float], list[int]]:
     ]
 
     async def run() -> list[tuple[float, int]]:
-        return [await _call(app, body) for body in bodies]
+        return [await asgi_post(app, "/v1/chat", body) for body in bodies]
 
     results = asyncio.run(run())
     return [t for t, _ in results], [s for _, s in results]
