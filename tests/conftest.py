@@ -112,14 +112,16 @@ def _reliability(request: pytest.FixtureRequest) -> Iterator[Report]:
     the test's outcome, when the test ends."""
     report = Report(area="", scenario=request.node.name)
     yield report
-    if not OUT or not report.area:
+    outcome = request.node.stash.get(_OUTCOME, "failed")
+    if not OUT or not (report.area or outcome == "failed"):
         return
     row = {
-        "area": report.area,
+        # A scenario that failed before it filled its row still gets one, under its name.
+        "area": report.area or "(failed before reporting)",
         "scenario": report.scenario,
         "done": report.done,
         "figure": report.figure,
-        "outcome": request.node.stash.get(_OUTCOME, "failed"),
+        "outcome": outcome,
         "size": "full" if FULL else "ci",
         "test": request.node.nodeid,
         **report.extra,
