@@ -354,6 +354,11 @@ def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     from privlog.store.schema import access_log
 
     trusted = _trusted_keys(args)
+    if args.checkpoints and trusted is None:
+        raise PrivlogError(
+            "--checkpoints needs the checkpoint public key to check their signatures: pass "
+            "--public-key KID:HEX (from `privlog keys public`) or set PRIVLOG_KEY_FILE"
+        )
     witnessed = [w for path in args.checkpoints for w in _witnessed(path, trusted)]
     # Read-only, like the auditor API: PRIVLOG_AUDIT_DATABASE_URL (a SELECT-only role) if
     # set, and a SQLite file opened with mode=ro, so a copy on read-only media verifies.
@@ -402,8 +407,10 @@ def _witnessed(path: str, trusted: dict[str, str] | None) -> list[Any]:
     fields = ("seq", "ts", "entry_hash", "key_id", "public_key", "signature")
     found = []
     for number, item in enumerate(items, start=1):
-        if not isinstance(item, dict) or not all(
-            isinstance(item.get(f), int if f == "seq" else str) for f in fields
+        if (
+            not isinstance(item, dict)
+            or not all(isinstance(item.get(f), int if f == "seq" else str) for f in fields)
+            or isinstance(item["seq"], bool)
         ):
             raise PrivlogError(f"{path}: checkpoint {number} needs {', '.join(fields)}")
         mark = Witnessed(**{f: item[f] for f in fields}, source=path)
@@ -626,8 +633,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         action="append",
         default=[],
-        help="signed checkpoints a reader kept (GET /v1/checkpoints, saved as JSON); each "
-        "must match the chain. Repeat for several files",
+        help="signed checkpoints a reader kept (the body of GET /v1/checkpoints, every page "
+        "saved; it is paged, 100 by default) or got from another reader; each must match the "
+        "chain. Needs the public key (--public-key or PRIVLOG_KEY_FILE). Repeatable",
     )
     verify.set_defaults(func=_cmd_verify)
 

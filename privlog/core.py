@@ -195,11 +195,11 @@ class Privlog:
         try:
             with deadline(limit):
                 results = self.pipeline.scrub_many(texts, scope)
-        except DetectionTimeout:
+        except DetectionTimeout as exc:
             log.warning(
                 "privlog: detection of %d characters passed the %g s deadline; no text is stored",
                 sum(map(len, texts)),
-                limit,
+                exc.seconds,
             )
             return Scrubbing(None, {}, frozenset({"detector_timeout"}), scope)
         except Exception as exc:  # fail closed for the data, open for the request

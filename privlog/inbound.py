@@ -133,6 +133,12 @@ def refusal(privlog: Privlog, ctx: RequestContext) -> tuple[int, bytes] | None:
         types = blocked_types(privlog, ctx)
         if types:
             return 422, block_message(types)
+        scrubbing = ctx.scrubbing
+        unchecked = scrubbing.flags & {"detector_error", "detector_timeout"} if scrubbing else set()
+        if unchecked:
+            # A blocking policy needs a verdict: without one the request is refused, or
+            # padding a prompt past the deadline would carry blocked data through.
+            return 503, unchecked_message(sorted(unchecked))
     return None
 
 
@@ -164,6 +170,21 @@ def ensure_scrubbed(privlog: Privlog, ctx: RequestContext) -> Scrubbing:
             ctx.loader()
         ctx.scrubbing = privlog.scrub_fields(ctx.fields or {})
     return ctx.scrubbing
+
+
+def unchecked_message(flags: list[str]) -> bytes:
+    """The 503 body when a blocking policy could not get a verdict."""
+    why = "took too long" if "detector_timeout" in flags else "failed"
+    return json.dumps(
+        {
+            "error": {
+                "type": "request_not_checked",
+                "message": f"This service checks requests for personal data before answering, "
+                f"and the check {why}. Nothing was passed on. Send a shorter request, or try "
+                "again later.",
+            }
+        }
+    ).encode()
 
 
 def block_message(types: list[str]) -> bytes:

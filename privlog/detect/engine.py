@@ -36,7 +36,7 @@ from privlog.detect.decode import STRUCTURED, Candidate, candidates
 from privlog.detect.findings import Finding
 from privlog.detect.names import refine_names
 from privlog.detect.settings import DetectionSettings
-from privlog.detect.turns import Turns, check_deadline, in_background, in_steps
+from privlog.detect.turns import Turns, check_deadline, in_background, in_steps, timed_step
 from privlog.errors import ConfigError, ModelNotInstalled
 from privlog.text import Normalised, normalise
 
@@ -431,19 +431,20 @@ class PresidioDetector:
         windows), each taken only while no request is detecting (see
         :mod:`privlog.detect.turns`). Under a deadline (:func:`privlog.detect.turns.deadline`)
         they go in the same steps, and :class:`~privlog.detect.turns.DetectionTimeout` is
-        raised before a step that would start after it."""
+        raised before a step once the steps so far have used the budget."""
         windows = list(self._plan(texts))
         found: list[dict[tuple[str, int, int], Finding]] = [{} for _ in texts]
         if in_background():
             for step in _steps(windows, _BACKGROUND_STEP):
                 check_deadline()
-                with self._turns.background():
+                with self._turns.background(), timed_step():
                     self._detect_windows(step, found)
         elif in_steps():
             with self._turns.foreground():
                 for step in _steps(windows, _BACKGROUND_STEP):
                     check_deadline()
-                    self._detect_windows(step, found)
+                    with timed_step():
+                        self._detect_windows(step, found)
         else:
             with self._turns.foreground():
                 self._detect_windows(windows, found)

@@ -8,8 +8,9 @@ request is waiting or scanning, so a request waits for at most the step under wa
 
 Whether a thread's detection is background work is set by the caller, with
 :func:`background`, not passed through every signature in between; so is a deadline, with
-:func:`deadline`: detection under one goes in the same short steps and raises
-:class:`DetectionTimeout` before the first step that would start after it.
+:func:`deadline`: a budget of detection time. Detection under one goes in the same short
+steps, counts the time each step takes (not the time spent waiting for the detector), and
+raises :class:`DetectionTimeout` before a step once the budget is spent.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "deadline",
     "in_background",
     "in_steps",
+    "timed_step",
 ]
 
 _LOCAL = threading.local()
@@ -45,16 +47,23 @@ class DetectionTimeout(Exception):
         self.seconds = seconds
 
 
+class _Budget:
+    __slots__ = ("remaining", "seconds")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.remaining = seconds
+
+
 @contextlib.contextmanager
 def deadline(seconds: float | None) -> Iterator[None]:
-    """Detection on this thread, inside the block, stops with :class:`DetectionTimeout`
-    once ``seconds`` have passed (checked between steps of a few thousand characters).
-    ``None`` sets no deadline; nested deadlines keep the earlier one."""
+    """Detection on this thread, inside the block, gets ``seconds`` of detection time and
+    then stops with :class:`DetectionTimeout` (checked between steps of a few thousand
+    characters; waiting for the detector behind requests or background work does not
+    count). ``None`` sets no deadline; nested deadlines keep the smaller budget."""
     before = getattr(_LOCAL, "deadline", None)
-    if seconds is not None:
-        at = time.monotonic() + seconds
-        if before is None or at < before[0]:
-            _LOCAL.deadline = (at, seconds)
+    if seconds is not None and (before is None or seconds < before.remaining):
+        _LOCAL.deadline = _Budget(seconds)
     try:
         yield
     finally:
@@ -62,10 +71,22 @@ def deadline(seconds: float | None) -> Iterator[None]:
 
 
 def check_deadline() -> None:
-    """Raise :class:`DetectionTimeout` if this thread's deadline has passed."""
-    current = getattr(_LOCAL, "deadline", None)
-    if current is not None and time.monotonic() >= current[0]:
-        raise DetectionTimeout(current[1])
+    """Raise :class:`DetectionTimeout` if this thread's detection budget is spent."""
+    budget = getattr(_LOCAL, "deadline", None)
+    if budget is not None and budget.remaining <= 0:
+        raise DetectionTimeout(budget.seconds)
+
+
+@contextlib.contextmanager
+def timed_step() -> Iterator[None]:
+    """Count the time of the block against this thread's detection budget, if any."""
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        budget = getattr(_LOCAL, "deadline", None)
+        if budget is not None:
+            budget.remaining -= time.monotonic() - start
 
 
 def in_steps() -> bool:

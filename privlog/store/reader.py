@@ -134,7 +134,8 @@ def verify_chain(
     band. Without it the keys recorded with the checkpoints are used, which proves
     integrity only against someone who cannot also rewrite the checkpoint table. With
     trusted keys, a chain read from its start that holds records but no checkpoint at all
-    fails: the writer signs one at its first append, so they were deleted.
+    fails: the writer signs one at its first append, so they were deleted (checked when the
+    whole chain is read; a range may end before the first checkpoint).
 
     ``witnessed`` are checkpoints readers kept (see :class:`Witnessed`); each must be
     validly signed (the caller checks that first) and match the chain at its ``seq``.
@@ -172,7 +173,8 @@ def verify_chain(
         or _check_marks(marks, hashes, last_seq, trusted_keys)
         or _check_witnessed(witnessed, hashes, last_seq)
     )
-    if problem is None and trusted_keys is not None and first == 1 and count and not marks:
+    whole = first == 1 and last is None  # a range may end before the first checkpoint
+    if problem is None and trusted_keys is not None and whole and count and not marks:
         problem = chain.ChainProblem(
             1, "no signed checkpoint covers the chain (the checkpoints were deleted)"
         )

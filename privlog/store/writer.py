@@ -269,14 +269,15 @@ class RecordWriter:
         hits = sum(int(p.get("rescan_hits") or 0) for p in payloads)
         delay = s.backoff_initial
         failures = 0
-        refused = 0
+        # Usage records written and refused one at a time (see _append_each).
+        tally = {"written": 0, "refused": 0}
         one_by_one = False
         while True:
             try:
                 if store is None:
                     store = self._store_factory()
                 if one_by_one:
-                    refused += self._append_each(store, payloads)
+                    self._append_each(store, payloads, tally)
                 else:
                     store.append(payloads)
             except Exception as exc:
@@ -286,6 +287,13 @@ class RecordWriter:
                 failures += 1
                 self._note_failure(exc)
                 if self._closing.is_set():
+                    if one_by_one:  # some of the batch may be written already
+                        self._finish(
+                            len(batch),
+                            written=tally["written"],
+                            dropped_reason="shutdown",
+                            refused=tally["refused"],
+                        )
                     return store
                 wait = s.breaker_cooldown if self._breaker_open else delay
                 delay = min(delay * 2, s.backoff_max)
@@ -297,20 +305,23 @@ class RecordWriter:
             with self._lock:
                 self._rescan_hits += hits
                 self._batches += 1
-            reason = "refused" if refused else None
-            self._finish(len(batch), written=len(batch) - refused, dropped_reason=reason)
+            refused = tally["refused"]
+            self._finish(len(batch), written=len(batch) - refused, refused=refused)
             return store
 
-    def _append_each(self, store: ChainStore, payloads: list[Mapping[str, Any]]) -> int:
+    def _append_each(
+        self, store: ChainStore, payloads: list[Mapping[str, Any]], tally: dict[str, int]
+    ) -> None:
         """After the database refused a batch for its data (not for being unreachable):
         append its entries one at a time, so that one bad record does not hold up the
-        others at every retry. Entries refused again for their data are dropped; returns
-        how many usage records that was. Another failure propagates, and the entries not
-        yet written are retried."""
-        refused = 0
+        others at every retry. Entries refused again for their data are dropped. Usage
+        records written and refused are counted in ``tally`` as they go; another failure
+        propagates, and the entries not yet written are retried."""
         while payloads:
+            usage = payloads[0].get("kind") == "usage"
             try:
                 store.append(payloads[:1])
+                tally["written"] += usage
             except Exception as exc:
                 if not _refused_as_data(exc):
                     raise
@@ -318,11 +329,12 @@ class RecordWriter:
                     "privlog: the database refused a record for its data (%s); dropped",
                     type(getattr(exc, "orig", None) or exc).__name__,
                 )
-                refused += payloads[0].get("kind") == "usage"
+                tally["refused"] += usage
             del payloads[:1]
-        return refused
 
-    def _finish(self, n: int, *, written: int, dropped_reason: str | None = None) -> None:
+    def _finish(
+        self, n: int, *, written: int, dropped_reason: str | None = None, refused: int = 0
+    ) -> None:
         with self._changed:
             if self._abandoned:
                 # close() already counted this batch as dropped; it landed after all.
@@ -333,8 +345,10 @@ class RecordWriter:
             else:
                 self._in_flight -= n
             self._written += written
-            if dropped_reason:
-                self._dropped[dropped_reason] += n - written
+            if refused:
+                self._dropped["refused"] += refused
+            if dropped_reason and n - written - refused:
+                self._dropped[dropped_reason] += n - written - refused
             self._changed.notify_all()
 
     def _note_failure(self, exc: BaseException) -> None:
@@ -377,6 +391,6 @@ def _refused_as_data(exc: BaseException | None) -> bool:
     the same batch cannot cure, as opposed to being unreachable or out of space."""
     from sqlalchemy.exc import DataError, StatementError
 
-    if isinstance(exc, DataError):
-        return True
+    if isinstance(exc, DataError | UnicodeError):
+        return True  # a driver's own encoding error can come through unwrapped
     return isinstance(exc, StatementError) and isinstance(exc.orig, UnicodeError | ValueError)

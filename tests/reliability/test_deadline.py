@@ -91,34 +91,44 @@ def _flask(pl: Privlog, ran: list[int]) -> Flask:
 def test_deadline_on_a_200k_input(
     framework: str, mode: str, tmp_path: Path, rng: random.Random, reliability: Report
 ) -> None:
-    """Inline, the request is answered within the deadline plus one step, by the app
-    (fail open); deferred, it is answered at once and the writer gives up at the deadline.
-    Either way the record carries ``detector_timeout``, no text, and no canary is in the
-    database files."""
+    """Inline (a blocking policy needs the verdict first), the request is refused with 503
+    within the deadline plus one step and the app does not run: a prompt padded past the
+    deadline must not carry blocked data through. Deferred, the app answers at once and the
+    writer gives up at the deadline. Either way the record carries ``detector_timeout``, no
+    text, and no canary is in the database files."""
     trials = size(2, 10)
-    pl = _privlog(tmp_path, inline=mode == "inline")
+    inline = mode == "inline"
+    pl = _privlog(tmp_path, inline=inline)
     ran: list[int] = []
     slowest = 0.0
     canaries: list[str] = []
+    statuses = []
+    if framework == "fastapi":
+        client = TestClient(_fastapi(pl, ran))
+        client.__enter__()
+        post = client.post
+    else:
+        post = _flask(pl, ran).test_client().post
     for _ in range(trials):
         prompt, planted = _prompt(rng)
         canaries += planted
         start = time.monotonic()
-        if framework == "fastapi":
-            with TestClient(_fastapi(pl, ran)) as client:
-                status = client.post("/v1/chat", json={"prompt": prompt}).status_code
-        else:
-            status = (
-                _flask(pl, ran).test_client().post("/v1/chat", json={"prompt": prompt}).status_code
-            )
+        response = post("/v1/chat", json={"prompt": prompt})
         slowest = max(slowest, time.monotonic() - start)
-        assert status == 200
+        statuses.append(response.status_code)
+        if inline:
+            body = response.json() if callable(response.json) else response.json
+            assert body["error"]["type"] == "request_not_checked"
+    if framework == "fastapi":
+        client.__exit__(None, None, None)
     rows = stored(pl)
     pl.close()
-    assert len(ran) == trials
+    assert statuses == [503 if inline else 200] * trials
+    assert len(ran) == (0 if inline else trials)
     assert len(rows) == trials
     assert all("detector_timeout" in row["flags"] and row["text"] is None for row in rows)
-    if mode == "inline":
+    if inline:
+        assert all(row["outcome"] == "blocked" for row in rows)
         assert slowest < DEADLINE + SLACK, slowest
     leaks = [
         hit
@@ -132,11 +142,17 @@ def test_deadline_on_a_200k_input(
     reliability.done = (
         f"{trials} requests of {CHARS:,} characters with canaries, deadline {DEADLINE} s "
         f"(a full scan takes several seconds)"
+        + ("; a blocking policy, so the scan comes first" if inline else "")
     )
     reliability.figure = (
-        f"slowest response {slowest:.2f} s; {trials}/{trials} answered by the app; "
-        f"{trials}/{trials} records flagged detector_timeout without text; canary hits in "
-        f"the database files: {len(leaks)}"
+        f"slowest response {slowest:.2f} s; "
+        + (
+            f"{trials}/{trials} refused with 503, the app never ran"
+            if inline
+            else f"{trials}/{trials} answered by the app"
+        )
+        + f"; {trials}/{trials} records flagged detector_timeout without text; canary hits "
+        f"in the database files: {len(leaks)}"
     )
 
 

