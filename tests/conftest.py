@@ -11,7 +11,7 @@ import pytest
 
 from privlog.detect import DetectionSettings
 from privlog.detect.engine import PresidioDetector, get_detector
-from tests.reliability_support import FULL, OUT, Report
+from tests.reliability_support import COMMIT, FULL, OUT, Report
 
 
 @pytest.fixture(autouse=True)
@@ -123,6 +123,7 @@ def _reliability(request: pytest.FixtureRequest) -> Iterator[Report]:
         "figure": report.figure,
         "outcome": outcome,
         "size": "full" if FULL else "ci",
+        "commit": COMMIT,
         "test": request.node.nodeid,
         **report.extra,
     }

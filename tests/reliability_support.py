@@ -11,10 +11,30 @@ test's outcome, and ``python -m tests.reliability.table`` turns the lines into
 from __future__ import annotations
 
 import os
+import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 FULL = os.environ.get("PRIVLOG_RELIABILITY") == "full"
+
+
+def _commit() -> str:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=Path(__file__).resolve().parent,
+        )
+    except OSError:
+        return "unknown"
+    return done.stdout.strip() or "unknown"
+
+
+# The commit the scenarios ran at (each row carries it: a table may merge several runs).
+COMMIT = _commit()
 # Read here: the tests run with every PRIVLOG_* variable removed (see tests/conftest.py).
 OUT = os.environ.get("PRIVLOG_RELIABILITY_OUT")
 
