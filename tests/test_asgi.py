@@ -277,6 +277,25 @@ class TestFastAPI:
         assert rows[0]["text"] == {"messages[0].content": "id <CN_RESIDENT_ID_1>"}
         pl.close()
 
+    @pytest.mark.usefixtures("broken_detection")
+    def test_blocking_policy_without_a_verdict(self, tmp_path: Path) -> None:
+        """With block_on and a detector that fails, the request is refused with 503 and
+        never reaches the view (it could carry what the policy blocks); the record keeps
+        no text."""
+        pl = make_privlog(tmp_path, http=HttpPolicy(block_on=("CN_RESIDENT_ID",)))
+        with TestClient(self._app(pl)) as client:
+            response = client.post(
+                "/v1/chat/completions",
+                json={"messages": [{"role": "user", "content": "id 11010519491231002X"}]},
+            )
+        assert response.status_code == 503
+        assert response.json()["error"]["type"] == "request_not_checked"
+        assert "11010519491231002X" not in response.text
+        (row,) = stored(pl)
+        assert (row["outcome"], row["status"], row["text"]) == ("blocked", 503, None)
+        assert "detector_error" in row["flags"]
+        pl.close()
+
 
 def test_lifespan_shutdown_flushes_the_queue(tmp_path: Path) -> None:
     """Lifespan messages reach the app unchanged; on shutdown privlog writes what is queued
