@@ -279,7 +279,8 @@ def test_generated_requests_leak_nothing_anywhere(
     monkeypatch: pytest.MonkeyPatch,
     reliability: Report,
 ) -> None:
-    examples = size(1_000, 10_000) // 2  # per framework
+    # 10,000 in all would take the hunt hours (canaries times bytes): see docs/design-notes.md.
+    examples = size(1_000, 4_000) // 2  # per framework
     planted: list[str] = []
     error_bodies: list[bytes] = []
     statuses: list[int] = []
@@ -337,8 +338,12 @@ def test_generated_requests_leak_nothing_anywhere(
         "temporary files": _temp_files(tmp_path),
         "metrics": metrics,
     }
-    hits = {name: find_leaks(blob, planted) for name, blob in sinks.items()}
-    assert {name: found for name, found in hits.items() if found} == {}
+    # Hunted once over all sinks together (the cost grows with canaries times bytes); a
+    # value found is then looked for sink by sink, to say where.
+    found = find_leaks(b"\n".join(sinks.values()), planted)
+    hits = {name: find_leaks(blob, found) for name, blob in sinks.items()} if found else {}
+    assert {name: where for name, where in hits.items() if where} == {}
+    assert found == []
     assert written == len(statuses)
     name = framework.__name__.strip("_")
     reliability.area = "canary sweep"
