@@ -47,6 +47,7 @@ def render(rows: list[dict[str, str]], commit: str, when: str) -> str:
 def main(argv: list[str]) -> int:
     source, target = Path(argv[0]), Path(argv[1])
     rows = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines() if line]
+    rows = list({row["test"]: row for row in rows}.values())  # a re-run replaces its row
     if not rows:
         print(f"{source}: no scenario reported; nothing written", file=sys.stderr)
         return 1
