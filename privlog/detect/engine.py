@@ -36,7 +36,7 @@ from privlog.detect.decode import STRUCTURED, Candidate, candidates
 from privlog.detect.findings import Finding
 from privlog.detect.names import refine_names
 from privlog.detect.settings import DetectionSettings
-from privlog.detect.turns import Turns, check_deadline, in_background, in_steps, timed_step
+from privlog.detect.turns import Turns, in_background, in_steps, timed_step
 from privlog.errors import ConfigError, ModelNotInstalled
 from privlog.text import Normalised, normalise
 
@@ -436,13 +436,11 @@ class PresidioDetector:
         found: list[dict[tuple[str, int, int], Finding]] = [{} for _ in texts]
         if in_background():
             for step in _steps(windows, _BACKGROUND_STEP):
-                check_deadline()
                 with self._turns.background(), timed_step():
                     self._detect_windows(step, found)
         elif in_steps():
             with self._turns.foreground():
                 for step in _steps(windows, _BACKGROUND_STEP):
-                    check_deadline()
                     with timed_step():
                         self._detect_windows(step, found)
         else:

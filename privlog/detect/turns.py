@@ -25,7 +25,6 @@ __all__ = [
     "DetectionTimeout",
     "Turns",
     "background",
-    "check_deadline",
     "deadline",
     "in_background",
     "in_steps",
@@ -70,21 +69,17 @@ def deadline(seconds: float | None) -> Iterator[None]:
         _LOCAL.deadline = before
 
 
-def check_deadline() -> None:
-    """Raise :class:`DetectionTimeout` if this thread's detection budget is spent."""
+@contextlib.contextmanager
+def timed_step() -> Iterator[None]:
+    """One step of detection under this thread's budget, if it has one: raise
+    :class:`DetectionTimeout` if the budget is spent, else count the block's time in it."""
     budget = getattr(_LOCAL, "deadline", None)
     if budget is not None and budget.remaining <= 0:
         raise DetectionTimeout(budget.seconds)
-
-
-@contextlib.contextmanager
-def timed_step() -> Iterator[None]:
-    """Count the time of the block against this thread's detection budget, if any."""
     start = time.monotonic()
     try:
         yield
     finally:
-        budget = getattr(_LOCAL, "deadline", None)
         if budget is not None:
             budget.remaining -= time.monotonic() - start
 
