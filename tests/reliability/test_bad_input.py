@@ -10,7 +10,6 @@ import io
 import json
 import logging
 import random
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,15 +20,13 @@ from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from flask import Flask
 from flask import request as flask_request
-from sqlalchemy.engine import make_url
 
 from privlog.adapters.asgi import PrivlogMiddleware
 from privlog.adapters.flask import PrivlogFlask
-from privlog.store.database import make_engine
-from privlog.store.migrate import migrate
 from tests.adapters_support import make_privlog, stored
 from tests.canaries import cn_resident_id, email, find_leaks
 from tests.reliability_support import Report
+from tests.storetools import database_bytes, migrated
 
 CAP = 1 << 20  # max_inspect_bytes, the default
 
@@ -158,19 +155,6 @@ def _flask(pl: Any | None) -> Any:
     return send
 
 
-def _database_bytes(url: str, tmp_path: Path) -> list[bytes]:
-    """What an attacker with the database gets: the SQLite files (main, WAL, journal), or a
-    pg_dump of the PostgreSQL database."""
-    if url.startswith("sqlite"):
-        return [p.read_bytes() for p in tmp_path.glob("privlog.db*")]
-    dump = subprocess.run(
-        ["pg_dump", make_url(url).set(drivername="postgresql").render_as_string(False)],
-        capture_output=True,
-        check=True,
-    )
-    return [dump.stdout]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("framework", [_fastapi, _flask], ids=["fastapi", "flask"])
 @pytest.mark.parametrize("database", ["sqlite_url", "pg_url"], ids=["sqlite", "postgresql"])
@@ -186,11 +170,7 @@ def test_bad_input_at_the_edge(
 ) -> None:
     """PostgreSQL refuses NUL in text: a record carrying one must be written all the same
     (it used to fail its batch at every retry, and hold up every record behind it)."""
-    url = str(request.getfixturevalue(database))
-    if url.startswith("postgresql"):
-        engine = make_engine(url)
-        migrate(engine)
-        engine.dispose()
+    url = migrated(str(request.getfixturevalue(database)))
     secret, mail = cn_resident_id(rng), email(rng)
     cases = _cases(secret, mail)
     plain = framework(None)
@@ -208,7 +188,7 @@ def test_bad_input_at_the_edge(
     assert len(rows) == len(cases)
     for case, row in zip(cases, rows, strict=True):
         assert case.flags <= row["flags"], (case.name, row["flags"])
-    blobs = _database_bytes(url, tmp_path)
+    blobs = database_bytes(url)
     leaks = [
         hit for blob in [*blobs, caplog.text.encode()] for hit in find_leaks(blob, [secret, mail])
     ]

