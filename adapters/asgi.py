@@ -28,6 +28,7 @@ from privlog import inbound
 from privlog.body import BodyCollector
 from privlog.context import RequestContext, current_request
 from privlog.core import Privlog
+from privlog.identity import Subject
 from privlog.replies import ReplyGuard
 
 __all__ = ["PrivlogMiddleware"]
@@ -36,7 +37,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[MutableMapping[str, Any], Receive, Send], Awaitable[None]]
-Identify = Callable[[HTTPConnection], str | None]
+Identify = Callable[[HTTPConnection], Subject | str | None]
 
 # Set while a request is inside privlog, so a second (stacked) middleware passes through.
 _active: ContextVar[bool] = ContextVar("privlog_asgi_active", default=False)
@@ -57,12 +58,17 @@ class PrivlogMiddleware:
             await self.app(scope, self._lifespan_receive(receive), send)
             return
         http = self.privlog.settings.policy.http
-        if (
-            scope["type"] != "http"
-            or _active.get()
-            or not http.extraction.applies_to(scope.get("path", ""))
-        ):
+        if scope["type"] != "http" or _active.get():
             await self.app(scope, receive, send)
+            return
+        if not http.extraction.applies_to(scope.get("path", "")):
+            refused = inbound.unrecorded_refusal(
+                self.privlog, self.identify, HTTPConnection(scope), scope.get("path", "")
+            )
+            if refused is None:
+                await self.app(scope, receive, send)
+            else:
+                await _send_json(send, *refused, [])
             return
         token = _active.set(True)
         try:
@@ -85,6 +91,18 @@ class PrivlogMiddleware:
             return message
 
         return wrapped
+
+
+async def _send_json(
+    send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]
+) -> None:
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *extra,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class _ReplyCut(Exception):
@@ -124,12 +142,12 @@ class _Exchange:
         )
 
     async def run(self) -> None:
-        with inbound.suppress_internal_errors("asgi request start"):
-            if self.mw.identify is not None:
-                self.ctx.subject = self.mw.identify(HTTPConnection(self.scope))
+        inbound.identify(self.ctx, self.mw.identify, HTTPConnection(self.scope))
         self.ctx.loader = self._read_fields
         token = current_request.set(self.ctx)
         try:
+            if await self._unidentified():
+                return
             if inbound.checks_before_app(self.mw.privlog) and await self._blocked():
                 return
             try:
@@ -150,6 +168,17 @@ class _Exchange:
                 self._record("logged")
         finally:
             current_request.reset(token)
+
+    async def _unidentified(self) -> bool:
+        """Refuse, before the body is read, a request the verified-identity gate stops."""
+        refused = inbound.identity_refusal(self.mw.privlog, self.ctx)
+        if refused is None:
+            return False
+        self.ctx.fields = {}  # never read: the request goes no further
+        self.status, body = refused
+        await self._send_error(self.status, body)
+        self._record("blocked")
+        return True
 
     async def _blocked(self) -> bool:
         """Read the body up to the cap first, decide, and either refuse or replay."""
@@ -187,18 +216,7 @@ class _Exchange:
         await self.send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _send_error(self, status: int, body: bytes) -> None:
-        await self.send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    *self._record_header(),
-                ],
-            }
-        )
-        await self.send({"type": "http.response.body", "body": body})
+        await _send_json(self.send, status, body, self._record_header())
 
     async def _receive(self) -> Message:
         if self.replay:

@@ -26,11 +26,12 @@ from privlog.body import BodyCollector
 from privlog.config import Settings
 from privlog.context import RequestContext, current_request
 from privlog.core import Privlog
+from privlog.identity import Subject
 from privlog.replies import ReplyGuard
 
 __all__ = ["PrivlogFlask"]
 
-Identify = Callable[[Any], str | None]
+Identify = Callable[[Any], Subject | str | None]
 
 
 class _AppState:
@@ -80,7 +81,11 @@ def _before_request() -> Response | None:
     state = _state()
     http = state.privlog.settings.policy.http
     if not http.extraction.applies_to(request.path):
-        return None
+        gate = inbound.unrecorded_refusal(state.privlog, state.identify, request, request.path)
+        if gate is None:
+            return None
+        status, body = gate
+        return Response(body, status=status, mimetype="application/json")
     ctx = RequestContext(
         route=request.path,
         method=request.method,
@@ -90,9 +95,11 @@ def _before_request() -> Response | None:
     )
     g._privlog_ctx = ctx
     g._privlog_token = current_request.set(ctx)
-    with inbound.suppress_internal_errors("flask identify"):
-        if state.identify is not None:
-            ctx.subject = state.identify(request)
+    inbound.identify(ctx, state.identify, request)
+    unidentified = inbound.identity_refusal(state.privlog, ctx)
+    if unidentified is not None:  # before the body is read: the request goes no further
+        ctx.fields = {}
+        return _refuse(unidentified)
     with inbound.suppress_internal_errors("flask body"):
         _read(state.privlog, ctx, http.max_inspect_bytes)
     if not inbound.checks_before_app(state.privlog):
@@ -102,6 +109,10 @@ def _before_request() -> Response | None:
         refused = inbound.refusal(state.privlog, ctx)
     if refused is None:
         return None
+    return _refuse(refused)
+
+
+def _refuse(refused: tuple[int, bytes]) -> Response:
     g._privlog_outcome = "blocked"
     status, body = refused
     return Response(body, status=status, mimetype="application/json")

@@ -12,6 +12,7 @@ from privlog.errors import (
     ConfigError,
     DetectorError,
     EgressBlocked,
+    InvalidSubject,
     KeyFileError,
     ModelNotInstalled,
     PrivlogError,
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from privlog.core import Privlog, Receipt
     from privlog.detect.findings import Finding
     from privlog.egress import install_egress_guard
+    from privlog.identity import Subject
     from privlog.records import UsageRecord
     from privlog.store.migrate import migrate
     from privlog.transform import Replacement, Scrubbed
@@ -32,6 +34,7 @@ __all__ = [
     "DetectorError",
     "EgressBlocked",
     "Finding",
+    "InvalidSubject",
     "KeyFileError",
     "ModelNotInstalled",
     "Policy",
@@ -42,6 +45,7 @@ __all__ = [
     "Scrubbed",
     "Settings",
     "StoreError",
+    "Subject",
     "UsageRecord",
     "__version__",
     "install_egress_guard",
@@ -56,6 +60,7 @@ _LAZY = {
     "Replacement": "privlog.transform",
     "Scrubbed": "privlog.transform",
     "Receipt": "privlog.core",
+    "Subject": "privlog.identity",
     "UsageRecord": "privlog.records",
     "migrate": "privlog.store.migrate",
     "install_egress_guard": "privlog.egress",

@@ -436,6 +436,45 @@ def _store_for_cli(engine: Any) -> tuple[Any, Any]:
     return ring, ChainStore(engine, Signer.for_ring(ring), auto_migrate=False)
 
 
+def _cmd_consent(args: argparse.Namespace, out: TextIO) -> int:
+    from privlog.store import consent
+
+    with _engine(must_exist=True) as engine:
+        ring, store = _store_for_cli(engine)
+        if args.consent_action == "show":
+            state = consent.state(store, ring, args.user_id)
+            out.write(json.dumps(state.as_dict(), indent=2, sort_keys=True) + "\n")
+            return 0
+        done = consent.change(store, ring, args.user_id, args.consent_action, source=args.source)
+    if done.action == "grant":
+        out.write(f"request {done.request_id}: training consent granted at {done.at}\n")
+    else:
+        out.write(
+            f"request {done.request_id}: training consent revoked at {done.at}; "
+            f"{done.records_marked} earlier records marked, never exported again\n"
+        )
+    return 0
+
+
+def _cmd_export_training(args: argparse.Namespace, out: TextIO) -> int:
+    from privlog.core import Privlog
+    from privlog.training import manifest_path
+
+    with _engine(must_exist=True):
+        pass  # a clear error for a missing database before the model loads
+    pl = Privlog.from_env()
+    try:
+        manifest = pl.export_training(args.out, since=args.since, until=args.until)
+    finally:
+        pl.close()
+    excluded = ", ".join(f"{n} {why}" for why, n in manifest["excluded"].items()) or "none"
+    out.write(
+        f"wrote {manifest['records']} records to {args.out} (sha256 {manifest['sha256']}); "
+        f"left out: {excluded}; manifest: {manifest_path(Path(args.out))}\n"
+    )
+    return 0
+
+
 def _cmd_subject(args: argparse.Namespace, out: TextIO) -> int:
     from privlog.store import subjects
 
@@ -694,6 +733,37 @@ def _compliance_parsers(sub: Any) -> None:
     )
     restrict.add_argument("--user-id", required=True, help="the id the app passes as subject")
     subject.set_defaults(func=_cmd_subject)
+
+    consent = sub.add_parser(
+        "consent", help="training-use consent per user: grant, revoke or show (opt-in)"
+    )
+    consent_sub = consent.add_subparsers(dest="consent_action", metavar="ACTION")
+    consent_sub.required = True
+    for name, text in (
+        ("grant", "record the user's consent to training use of their records from now on"),
+        ("revoke", "withdraw it: later records are not used, earlier ones are marked"),
+        ("show", "print the user's consent now (granted, since, source)"),
+    ):
+        action = consent_sub.add_parser(name, help=text)
+        action.add_argument("--user-id", required=True, help="the id the app passes as subject")
+        if name != "show":
+            action.add_argument(
+                "--source",
+                default="cli",
+                help="where consent was given or withdrawn, such as settings-page (default: cli)",
+            )
+    consent.set_defaults(func=_cmd_consent)
+
+    export_training = sub.add_parser(
+        "export-training",
+        help="write the scrubbed texts of consenting users' records, re-scanned, and a manifest",
+    )
+    export_training.add_argument(
+        "--out", required=True, metavar="FILE", help="the JSON-lines file to write"
+    )
+    export_training.add_argument("--since", metavar="ISO", help="period start (ISO 8601 UTC)")
+    export_training.add_argument("--until", metavar="ISO", help="period end, exclusive")
+    export_training.set_defaults(func=_cmd_export_training)
 
     report = sub.add_parser(
         "report",

@@ -19,8 +19,9 @@ from typing import Any, Literal
 
 from privlog.body import DEFAULT_MAX_INSPECT_BYTES
 from privlog.detect.settings import DEFAULT_ENTITIES, DEFAULT_MODEL, DetectionSettings
-from privlog.errors import ConfigError
+from privlog.errors import ConfigError, InvalidSubject
 from privlog.extract import DEFAULT_SELECTORS, ExtractionPolicy
+from privlog.identity import IdentityPolicy, Subject
 
 __all__ = ["HttpPolicy", "Policy", "Settings", "StorePolicy", "mask_url"]
 
@@ -41,7 +42,9 @@ _TOP_KEYS = {
     "http",
     "retention",
     "content",
+    "identity",
 }
+_IDENTITY_KEYS = {"require_verified_identity", "accepted_methods"}
 _CONTENT_KEYS = {
     "rules_file",
     "reload_seconds",
@@ -162,6 +165,7 @@ class Policy:
     http: HttpPolicy = field(default_factory=HttpPolicy)
     retention: tuple[RetentionClass, ...] = ()
     content: ContentPolicy = field(default_factory=ContentPolicy)
+    identity: IdentityPolicy = field(default_factory=IdentityPolicy)
     version: str = "default"
 
     def retention_class(self, name: str | None = None) -> RetentionClass:
@@ -213,6 +217,7 @@ class Policy:
             http=_http(_table(data, "http", source), source),
             retention=retention,
             content=_content(_table(data, "content", source), source),
+            identity=_identity(_table(data, "identity", source), source),
         )
 
 
@@ -375,6 +380,31 @@ def _content(data: Mapping[str, Any], source: str) -> ContentPolicy:
         near_duplicate=float(near),
         near_duplicate_action=near_action,
     )
+
+
+def _identity(data: Mapping[str, Any], source: str) -> IdentityPolicy:
+    where = f"{source}: [identity]"
+    _reject_unknown(data, _IDENTITY_KEYS, where)
+    required = data.get("require_verified_identity", False)
+    if isinstance(required, bool):
+        routes: tuple[str, ...] = ("*",) if required else ()
+    elif isinstance(required, list) and all(isinstance(r, str) and r for r in required):
+        routes = tuple(required)
+    else:
+        raise ConfigError(
+            f"{where} require_verified_identity must be true, false or a list of route "
+            f'patterns such as ["/v1/*"]'
+        )
+    methods = _str_tuple(data.get("accepted_methods", []), f"{where} accepted_methods")
+    for method in methods:
+        try:
+            Subject("x", verified=True, method=method)
+        except InvalidSubject:
+            raise ConfigError(
+                f"{where} accepted_methods: {method!r} is not a method name (lower-case "
+                "letters, '_', '-' or '.', no digits)"
+            ) from None
+    return IdentityPolicy(require_verified_identity=routes, accepted_methods=methods)
 
 
 def _retention(data: Mapping[str, Any], source: str) -> tuple[RetentionClass, ...]:

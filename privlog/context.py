@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from privlog.core import Scrubbing
+    from privlog.identity import Subject
 
 __all__ = ["RequestContext", "current_request"]
 
@@ -25,7 +26,7 @@ class RequestContext:
     route: str
     method: str | None = None
     tenant: str | None = None
-    subject: str | None = field(default=None, repr=False)
+    subject: Subject | None = field(default=None, repr=False)
     session: str | None = field(default=None, repr=False)
     client_ip: str | None = field(default=None, repr=False)
     record_id: str = field(default_factory=lambda: uuid.uuid4().hex)

@@ -14,14 +14,15 @@ import time
 import uuid
 import weakref
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from privlog.config import Settings
 from privlog.detect.turns import DetectionTimeout, deadline
 from privlog.errors import KeyFileError, StoreError
+from privlog.identity import Subject, as_subject
 from privlog.keys import KeyRing
 from privlog.pipeline import Pipeline
 from privlog.records import Outcome, UsageRecord, truncate_ip
@@ -34,12 +35,14 @@ if TYPE_CHECKING:
     from privlog.flagged import Evidence, FlaggedIndex
     from privlog.safety import ContentDecision, ContentRules, Direction
     from privlog.store.chainstore import ChainStore
+    from privlog.store.consent import ConsentChange, ConsentState
     from privlog.store.subjects import SubjectRequest
     from privlog.store.writer import RecordWriter
 
 __all__ = ["PendingInput", "Privlog", "Receipt", "Scrubbing"]
 
 log = logging.getLogger("privlog")
+_T = TypeVar("_T")
 # Seconds between checks of the key file for a rotation or retirement.
 KEYRING_RECHECK = 5.0
 
@@ -217,7 +220,7 @@ class Privlog:
         fields: Mapping[str, str],
         *,
         route: str,
-        subject: str | None = None,
+        subject: str | Subject | None = None,
         session: str | None = None,
         tenant: str | None = None,
         method: str | None = None,
@@ -292,7 +295,7 @@ class Privlog:
         method: str | None,
         status: int | None,
         service: str | None,
-        subject: str | None,
+        subject: str | Subject | None,
         session: str | None,
         client_ip: str | None,
         record_id: str | None,
@@ -302,6 +305,7 @@ class Privlog:
         store = self.settings.policy.store
         now = dt.datetime.now(dt.UTC)
         ring = self.keyring
+        who = as_subject(subject)
         return UsageRecord(
             ts=now,
             route=route,
@@ -318,7 +322,9 @@ class Privlog:
             method=method,
             status=status,
             service=service,
-            subject_token=_token(ring, "subject", subject),
+            subject_token=_token(ring, "subject", who.id if who else None),
+            verified=who.verified if who else None,
+            verification_method=who.method if who else None,
             session_token=_token(ring, "session", session),
             client_net=truncate_ip(client_ip),
             flags=frozenset(flags),
@@ -437,22 +443,57 @@ class Privlog:
 
         return self._subject(subjects.restrict_subject, user_id, policy=self.settings.policy)
 
-    def _subject(self, action: Any, user_id: str, **options: Any) -> SubjectRequest:
+    # --- training-use consent and the training export -----------------------------------
+
+    def grant_consent(self, user_id: str, *, source: str = "api") -> ConsentChange:
+        """Record ``user_id``'s consent to training use (from ``source``, such as
+        "settings-page"): their records from now on carry ``training = true``."""
+        from privlog.store import consent
+
+        return self._subject(consent.change, user_id, action="grant", source=source)
+
+    def revoke_consent(self, user_id: str, *, source: str = "api") -> ConsentChange:
+        """Withdraw ``user_id``'s training consent: later records are not flagged, and
+        earlier ones are marked and never exported again."""
+        from privlog.store import consent
+
+        return self._subject(consent.change, user_id, action="revoke", source=source)
+
+    def consent(self, user_id: str) -> ConsentState:
+        """``user_id``'s training consent now (granted, since when, from where)."""
+        from privlog.store import consent
+
+        return self._subject(consent.state, user_id)
+
+    def export_training(
+        self, out: str | os.PathLike[str], *, since: str | None = None, until: str | None = None
+    ) -> dict[str, Any]:
+        """Write the consented, scrubbed texts to ``out`` and a manifest beside it (see
+        :mod:`privlog.training`); return the manifest. Queued records are written first."""
+        from privlog import training
+
+        self._flush_first("the export")
+        with self._store_engine() as engine:
+            return training.export_training(self, engine, out, since=since, until=until)
+
+    def _subject(self, run: Callable[..., _T], user_id: str, **options: Any) -> _T:
         from privlog.store.chain import Signer
         from privlog.store.chainstore import ChainStore
 
         if not isinstance(user_id, str) or not user_id:
             raise ValueError("user_id must be the non-empty id the app passes as subject")
+        self._flush_first("the request")
+        with self._store_engine() as engine:
+            store = ChainStore(engine, Signer.for_ring(self.keyring))
+            return run(store, self.keyring, user_id, **options)
+
+    def _flush_first(self, what: str) -> None:
         left = self.flush(self.settings.policy.store.flush_timeout)
         if left:
             raise StoreError(
-                f"{left} queued records could not be written first; the request would miss "
-                "them. Check the store (privlog stats, logs) and try again"
+                f"{left} queued records could not be written first; {what} would miss them. "
+                "Check the store (privlog stats, logs) and try again"
             )
-        with self._store_engine() as engine:
-            store = ChainStore(engine, Signer.for_ring(self.keyring))
-            request: SubjectRequest = action(store, self.keyring, user_id, **options)
-            return request
 
     @contextlib.contextmanager
     def _store_engine(self) -> Iterator[Engine]:

@@ -7,6 +7,7 @@ __all__ = [
     "ConfigError",
     "DetectorError",
     "EgressBlocked",
+    "InvalidSubject",
     "KeyFileError",
     "ModelNotInstalled",
     "PrivlogError",
@@ -33,6 +34,10 @@ class ModelNotInstalled(PrivlogError):
             f"spaCy model {model!r} is not installed, and privlog never downloads models at run "
             f"time. Install it with: pip install {pip_name}"
         )
+
+
+class InvalidSubject(PrivlogError, ValueError):
+    """An ``identify()`` hook returned something privlog cannot keep as a subject."""
 
 
 class KeyFileError(PrivlogError):

@@ -10,13 +10,15 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
 from privlog.body import BodyCollector
 from privlog.context import RequestContext
 from privlog.core import Privlog, Scrubbing
 from privlog.extract import extract
 from privlog.flagged import Evidence
+from privlog.identity import as_subject, identity_refusal_body, refusal_reason
 from privlog.records import Outcome
 from privlog.replies import ReplyGuard, content_refusal
 
@@ -27,6 +29,8 @@ __all__ = [
     "ensure_scrubbed",
     "expects_body",
     "finish",
+    "identify",
+    "identity_refusal",
     "internal_errors",
     "note_internal_error",
     "read_fields",
@@ -34,9 +38,11 @@ __all__ = [
     "reply_done",
     "reply_guard",
     "suppress_internal_errors",
+    "unrecorded_refusal",
 ]
 
 log = logging.getLogger("privlog")
+T = TypeVar("T")
 _errors_lock = threading.Lock()
 _errors = [0]  # a cell, so the counter needs no global statement
 
@@ -75,6 +81,39 @@ def note_internal_error(where: str, exc: BaseException) -> None:
     with _errors_lock:
         _errors[0] += 1
     log.error("privlog: internal error in %s (%s); the request goes on", where, type(exc).__name__)
+
+
+def identify(ctx: RequestContext, hook: Callable[[T], Any] | None, request: T) -> None:
+    """Run the app's ``identify()`` hook for ``ctx``. A hook that raises or returns
+    something that is not a subject leaves the subject unknown (logged by type only: the
+    message could quote an identity document)."""
+    if hook is None:
+        return
+    with suppress_internal_errors("identify"):
+        ctx.subject = as_subject(hook(request))
+
+
+def identity_refusal(privlog: Privlog, ctx: RequestContext) -> tuple[int, bytes] | None:
+    """The 403 for a request the verified-identity gate refuses (before its body is read
+    and before the app runs), or None."""
+    policy = privlog.settings.policy.identity
+    reason = refusal_reason(policy, ctx.route, ctx.subject)
+    if reason is None:
+        return None
+    ctx.flags.add("identity_refused")
+    return 403, identity_refusal_body(reason, policy)
+
+
+def unrecorded_refusal(
+    privlog: Privlog, hook: Callable[[T], Any] | None, request: T, route: str
+) -> tuple[int, bytes] | None:
+    """The verified-identity gate on a route privlog does not record (``[http] exclude``):
+    the gate's routes are its own, so the same decision, with no record."""
+    if not privlog.settings.policy.identity.required_for(route):
+        return None
+    ctx = RequestContext(route=route)
+    identify(ctx, hook, request)
+    return identity_refusal(privlog, ctx)
 
 
 def expects_body(headers: Mapping[str, str]) -> bool:

@@ -36,6 +36,7 @@ FLAGS = frozenset(
         "partial",
         "content_flagged",
         "content_blocked",
+        "identity_refused",
     }
 )
 _MAX_ROUTE = 512
@@ -96,6 +97,13 @@ class UsageRecord:
     # The content-rule decision on the input: action, rule ids, categories, rule-set
     # version (never the matched text).
     content: Mapping[str, Any] | None = None
+    # Real-identity verification as the app's identify() hook reported it (None: the hook
+    # gave no verification status): whether, and the method's name. Never the evidence.
+    verified: bool | None = None
+    verification_method: str | None = None
+    # Whether the subject had consented to training use when the record was written (set
+    # by the store, in the transaction that appends it; see privlog.store.consent).
+    training: bool | None = None
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
@@ -148,6 +156,9 @@ class UsageRecord:
             "content": None
             if self.content is None
             else json.dumps(dict(self.content), ensure_ascii=False, sort_keys=True),
+            "verified": self.verified,
+            "verification_method": self.verification_method,
+            "training": self.training,
         }
 
 

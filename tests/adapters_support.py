@@ -12,6 +12,7 @@ from sqlalchemy import select
 from privlog import Privlog
 from privlog.config import HttpPolicy, Policy, Settings, StorePolicy
 from privlog.detect import DetectionSettings
+from privlog.identity import IdentityPolicy
 from privlog.store.database import make_engine
 from privlog.store.schema import records
 
@@ -23,6 +24,7 @@ def make_privlog(
     http: HttpPolicy | None = None,
     egress: dict[str, Any] | None = None,
     database_url: str | None = None,
+    identity: IdentityPolicy | None = None,
 ) -> Privlog:
     return Privlog(
         Settings(
@@ -33,6 +35,7 @@ def make_privlog(
                 store=StorePolicy(batch_interval=0.02),
                 http=http or HttpPolicy(),
                 egress=egress or {},
+                identity=identity or IdentityPolicy(),
             ),
         )
     )

@@ -113,5 +113,6 @@ def test_db_upgrade_command(
         "privlog_audit_tokens",
         "privlog_access_log",
         "privlog_flagged",
+        "privlog_consent",
     }
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -334,3 +334,50 @@ def test_report_on_a_database_without_the_register(
     capsys.readouterr()
     assert "no register in this database (before migration 0007)" in page
     assert "Flagged content by category: no data" in page
+
+
+def test_report_lists_the_identity_policy_and_consent_counts(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from privlog import Subject
+    from tests.adapters_support import make_privlog
+    from tests.storetools import migrated
+
+    url = migrated(db_url)
+    pl = make_privlog(tmp_path, database_url=url)
+    pl.grant_consent("a")
+    pl.grant_consent("b")
+    pl.revoke_consent("b")
+    pl.log_input({"q": "1"}, route="/v1/chat", subject=Subject("a", verified=True, method="mobile"))
+    pl.log_input({"q": "2"}, route="/v1/chat", subject="b")
+    refused = Subject("c", verified=False)
+    pl.log_input(
+        {}, route="/v1/chat", subject=refused, outcome="blocked", flags={"identity_refused"}
+    )
+    assert pl.flush(10) == 0
+    pl.close()
+    config = tmp_path / "policy.toml"
+    config.write_text(
+        '[identity]\nrequire_verified_identity = ["/v1/*"]\naccepted_methods = ["mobile"]\n'
+    )
+    monkeypatch.setenv("PRIVLOG_DATABASE_URL", url)
+    monkeypatch.setenv("PRIVLOG_KEY_FILE", str(tmp_path / "privlog.keys"))
+    monkeypatch.setenv("PRIVLOG_CONFIG", str(config))
+    report = _report(tmp_path)
+    assert report["configuration"]["identity"] == {
+        "require_verified_identity": ["/v1/*"],
+        "accepted_methods": ["mobile"],
+    }
+    assert report["counts"]["identity"] == {
+        "records": {"not reported": 1, "unverified": 1, "verified (mobile)": 1},
+        "refused": 1,
+    }
+    consent = report["counts"]["training_consent"]
+    assert (consent["subjects_consenting"], consent["subjects_revoked"]) == (1, 1)
+    assert (consent["grants"], consent["revokes"]) == (2, 1)
+    assert consent["period_records_with_consent"] == 1
+    assert report["counts"]["subject_requests"] == {"consent_grant": 2, "consent_revoke": 1}
+    assert any("Cybersecurity Law Art. 24" in c["clause"] for c in report["controls"])
+    page = _html(tmp_path)
+    assert "/v1/*; methods accepted: mobile" in page
+    assert "<td>users consenting to training use now</td><td>1</td>" in page

@@ -96,7 +96,8 @@ def test_auditor_and_writer_roles(pg_url: str) -> None:
     writer = ChainStore(
         make_engine(_as_role(pg_url, "privlog_test_writer")), signer(), auto_migrate=False
     )
-    writer.append([payload(i) for i in range(3)])
+    # With subject tokens, so the writer reads training consent as it appends.
+    writer.append([{**payload(i), "subject_token": f"k1:user{i}"} for i in range(3)])
     for statement in ("UPDATE privlog_records SET text = 'x'", "DELETE FROM privlog_records"):
         with writer.engine.connect() as conn, pytest.raises(DBAPIError, match="permission denied"):
             conn.execute(text(statement))

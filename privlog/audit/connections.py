@@ -50,6 +50,7 @@ _KEYS = {
     "privlog_audit_tokens": "id",
     "privlog_access_log": "seq",
     "privlog_flagged": "id",
+    "privlog_consent": "id",
     VERSION_TABLE: "version_num",
 }
 

@@ -24,6 +24,7 @@ __all__ = [
     "checkpoint_page",
     "count_records",
     "daily_stats",
+    "filter_fields",
     "flagged_counts",
     "flagged_entry",
     "flagged_page",
@@ -177,7 +178,7 @@ def daily_stats(conn: Connection, where: RecordFilter) -> dict[str, Any]:
     totals: a day is credited with the growth of each writer's total during that day.
     """
     days: defaultdict[str, _Day] = defaultdict(_Day)
-    usage = RecordFilter(**{**_fields(where), "kind": "usage"})
+    usage = RecordFilter(**{**filter_fields(where), "kind": "usage"})
     columns = (
         records.c.ts,
         records.c.entity_counts,
@@ -205,7 +206,7 @@ def daily_stats(conn: Connection, where: RecordFilter) -> dict[str, Any]:
     return {"days": [days[d].as_dict(d) for d in sorted(days)], "totals": totals}
 
 
-def _fields(where: RecordFilter) -> dict[str, Any]:
+def filter_fields(where: RecordFilter) -> dict[str, Any]:
     return {name: getattr(where, name) for name in RecordFilter.__slots__}
 
 

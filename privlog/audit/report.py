@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, inspect, select
 
 from privlog._version import __version__
 from privlog.audit import queries
@@ -23,7 +23,7 @@ from privlog.audit.accesslog import verify_log
 from privlog.config import Settings
 from privlog.egress import EgressPolicy
 from privlog.keys import KeyRing
-from privlog.store import reader, register
+from privlog.store import consent, reader, register, schema
 from privlog.store.schema import now_iso, records
 
 __all__ = ["CONTROLS", "build_report", "render_html"]
@@ -47,6 +47,20 @@ CONTROLS: tuple[tuple[str, str, str], ...] = (
         "and remediation deadlines",
         "configuration.content_rules, counts.ruleset_versions, counts.flagged_content",
         "Interim Measures Art. 14 (stop, remedy and report illegal content)",
+    ),
+    (
+        "Real-identity verification required where the policy says, before the app runs; "
+        "records keep only whether and how a user was verified, never the evidence",
+        "configuration.identity, counts.identity",
+        "Cybersecurity Law Art. 24 and the draft Interim Measures (April 2023) Art. 9 "
+        "(require users to provide real identity information)",
+    ),
+    (
+        "Training use of user input only with the user's consent, revocable; exports of "
+        "scrubbed, re-scanned text with a manifest",
+        "counts.training_consent, counts.subject_requests",
+        "Interim Measures Art. 7 (lawful sources of training data; consent for personal "
+        "information); PIPL Art. 13-15 (consent and its withdrawal)",
     ),
     (
         "Retention limits, purge, users' erasure requests and key retirement",
@@ -118,6 +132,10 @@ def _configuration(settings: Settings) -> dict[str, Any]:
             "purge_interval": policy.store.purge_interval,
         },
         "content_rules": _content_status(policy.content),
+        "identity": {
+            "require_verified_identity": list(policy.identity.require_verified_identity),
+            "accepted_methods": list(policy.identity.accepted_methods),
+        },
     }
 
 
@@ -214,6 +232,36 @@ def _flagged(conn: Connection, since: str | None, until: str | None) -> dict[str
     return register.counts(conn, register.FlaggedFilter(since=since, until=until), now_iso())
 
 
+def _identity(conn: Connection, where: queries.RecordFilter) -> dict[str, Any]:
+    """The period's usage records by verification status and method, and how many the
+    verified-identity gate refused."""
+    usage = queries.RecordFilter(**{**queries.filter_fields(where), "kind": "usage"})
+    found: Counter[str] = Counter()
+    refused = 0
+    query = usage.apply(select(records.c.verified, records.c.verification_method, records.c.flags))
+    for verified, method, flags in conn.execution_options(yield_per=2_000).execute(query):
+        if verified is None:
+            found["not reported"] += 1
+        elif verified:
+            found[f"verified ({method or 'method not given'})"] += 1
+        else:
+            found["unverified"] += 1
+        refused += "identity_refused" in str(flags or "").split(",")
+    return {"records": dict(sorted(found.items())), "refused": refused}
+
+
+def _consent(conn: Connection, where: queries.RecordFilter) -> dict[str, Any] | None:
+    """Training consent now (subjects, grants, revokes, records flagged and marked) and the
+    period's records flagged for training; None before migration 0008."""
+    if not inspect(conn).has_table(schema.consent.name):
+        return None
+    usage = queries.RecordFilter(**{**queries.filter_fields(where), "kind": "usage"})
+    in_period = conn.execute(
+        usage.apply(select(func.count()).select_from(records)).where(records.c.training.is_(True))
+    ).scalar_one()
+    return {**consent.counts(conn), "period_records_with_consent": int(in_period)}
+
+
 def _keys(settings: Settings) -> dict[str, Any]:
     if not settings.key_file.exists():
         return {"key_file": "not available to this report", "live": [], "retired": []}
@@ -248,6 +296,8 @@ def build_report(
             **_ledger(conn, where),
             "ruleset_versions": _ruleset_versions(conn, where, in_force),
             "flagged_content": _flagged(conn, since, until),
+            "identity": _identity(conn, where),
+            "training_consent": _consent(conn, where),
         },
         "days": stats["days"],
         "chain": {
@@ -362,6 +412,34 @@ def _content_line(status: dict[str, Any] | None) -> str:
     return f"version {status['version']}, {rules}{stale}"
 
 
+def _identity_rows(identity: dict[str, Any]) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = [
+        (f"records, identity {status}", n) for status, n in identity["records"].items()
+    ]
+    rows.append(("requests refused for want of a verified identity", identity["refused"]))
+    return rows
+
+
+def _consent_rows(consent: dict[str, Any] | None) -> list[tuple[object, ...]]:
+    if consent is None:
+        return [("training consent", "no consent table in this database (before 0008)")]
+    return [
+        ("users consenting to training use now", consent["subjects_consenting"]),
+        ("users who revoked training consent", consent["subjects_revoked"]),
+        ("training consent grants / revocations", f"{consent['grants']} / {consent['revokes']}"),
+        ("records in the period flagged for training", consent["period_records_with_consent"]),
+        ("records taken out of training by a revocation", consent["records_consent_revoked"]),
+    ]
+
+
+def _identity_line(identity: dict[str, Any]) -> str:
+    routes = identity["require_verified_identity"]
+    if not routes:
+        return "no route (off)"
+    methods = identity["accepted_methods"]
+    return f"{', '.join(routes)}; methods accepted: {', '.join(methods) if methods else 'any'}"
+
+
 def render_html(report: dict[str, Any]) -> str:
     """One self-contained page: no script, no external asset, prints and works offline."""
     counts, chain, config = report["counts"], report["chain"], report["configuration"]
@@ -403,6 +481,8 @@ def render_html(report: dict[str, Any]) -> str:
                     ", ".join(f"{k} {v}" for k, v in counts["subject_requests"].items()) or "0",
                 ),
                 *_flagged_rows(flagged, config["content_rules"] is not None),
+                *_identity_rows(counts["identity"]),
+                *_consent_rows(counts["training_consent"]),
             ],
             ("what", "count"),
         ),
@@ -439,6 +519,7 @@ def render_html(report: dict[str, Any]) -> str:
                     ),
                 ),
                 ("content rules", _content_line(config["content_rules"])),
+                ("verified identity required on", _identity_line(config["identity"])),
                 (
                     "rule-set versions in the period's records",
                     _versions_line(counts["ruleset_versions"]),

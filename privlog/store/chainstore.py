@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from privlog.errors import StoreError
-from privlog.store import chain, erasure, reader, register
+from privlog.store import chain, consent, erasure, reader, register
 from privlog.store.database import is_sqlite
 from privlog.store.migrate import current_revision, head_revision, migrate
 from privlog.store.reader import VerifyReport
@@ -83,7 +83,9 @@ class ChainStore:
             .with_for_update()
         ).one()
         register.insert_in(conn, [p for p in payloads if p.get("kind") == register.REGISTER_KIND])
-        chained = [p for p in payloads if p.get("kind") != register.REGISTER_KIND]
+        chained = consent.apply_in(
+            conn, [p for p in payloads if p.get("kind") != register.REGISTER_KIND]
+        )
         rows, seq, prev = chain.link(chained, int(head.seq), str(head.entry_hash))
         if rows:
             conn.execute(insert(records), rows)

@@ -19,6 +19,7 @@ _TABLES = (
     "privlog_audit_tokens",
     "privlog_access_log",
     "privlog_flagged",
+    "privlog_consent",
 )
 
 
@@ -53,7 +54,7 @@ def grant_auditor(engine: Engine, role: str) -> None:
 def grant_writer(engine: Engine, role: str) -> None:
     """Create (if needed) ``role`` with what the record writer needs: INSERT on records and
     checkpoints, SELECT/UPDATE on the chain head, SELECT on checkpoints and the version,
-    SELECT/INSERT on the flagged-content register."""
+    SELECT/INSERT on the flagged-content register, SELECT on training consent."""
     _check(engine, role)
     _ensure_role(engine, role)
     with engine.begin() as conn:
@@ -62,6 +63,8 @@ def grant_writer(engine: Engine, role: str) -> None:
         # The flagged-content register: new entries, and reading signatures back so that
         # every process blocks outputs another process flagged.
         conn.exec_driver_sql(f'GRANT SELECT, INSERT ON privlog_flagged TO "{role}"')
+        # Training consent is decided as records are appended (privlog.store.consent).
+        conn.exec_driver_sql(f'GRANT SELECT ON privlog_consent TO "{role}"')
         conn.exec_driver_sql(
             f'GRANT SELECT ON privlog_checkpoints, privlog_alembic_version TO "{role}"'
         )

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
     Integer,
@@ -21,6 +22,7 @@ __all__ = [
     "audit_tokens",
     "chain_head",
     "checkpoints",
+    "consent",
     "flagged",
     "metadata",
     "now_iso",
@@ -73,6 +75,13 @@ records = Table(
     # (then purged) and used for nothing else. Not part of the payload hash: the request
     # that set it is a chained entry of its own.
     Column("restricted_until", String(32), index=True),
+    Column("verified", Boolean),
+    Column("verification_method", String(32)),
+    Column("training", Boolean),
+    # Set when the subject revokes training consent: the record is never exported for
+    # training again. Not part of the payload hash, like restricted_until: the revocation
+    # is a chained entry of its own.
+    Column("training_revoked_at", String(32), index=True),
     Column("payload_salt", String(32), nullable=False),
     Column("payload_hash", String(64), nullable=False),
     Column("prev_hash", String(64), nullable=False),
@@ -158,4 +167,20 @@ flagged = Table(
     Column("status", String(16), nullable=False, index=True),
     Column("remediated_at", String(32)),
     Column("remediation_note", Text),
+)
+
+# Training-use consent, per subject token: one row per token (one per live key) for each
+# grant or revoke, sharing the event's id; ``subject_ref`` (random) ties one subject's
+# tokens together across key versions. Never the user id.
+consent = Table(
+    "privlog_consent",
+    metadata,
+    Column("id", String(32), primary_key=True, autoincrement=False),
+    Column("event_id", String(32), nullable=False),
+    Column("subject_ref", String(32), nullable=False, index=True),
+    Column("subject_token", String(64), nullable=False, index=True),
+    Column("purpose", String(32), nullable=False),
+    Column("action", String(8), nullable=False),
+    Column("at", String(32), nullable=False, index=True),
+    Column("source", String(128), nullable=False),
 )

@@ -27,7 +27,13 @@ from privlog.store.chainstore import ChainStore
 from privlog.store.reader import record_view
 from privlog.store.schema import now_iso, records
 
-__all__ = ["SubjectRequest", "erase_subject", "export_subject", "restrict_subject"]
+__all__ = [
+    "SubjectRequest",
+    "erase_subject",
+    "export_subject",
+    "restrict_subject",
+    "subject_tokens",
+]
 
 _MAX_USER_ID = 512
 
@@ -59,10 +65,11 @@ class SubjectRequest:
         return out
 
 
-def _tokens(ring: KeyRing, user_id: str) -> list[str]:
-    if not user_id or len(user_id) > _MAX_USER_ID:
+def subject_tokens(ring: KeyRing, user_id: str) -> list[str]:
+    """The tokens ``user_id``'s records may be stored under (one per key in the ring)."""
+    if not isinstance(user_id, str) or not user_id or len(user_id) > _MAX_USER_ID:
         raise ConfigError(f"the user id must be 1 to {_MAX_USER_ID} characters")
-    return ring.tokens("subject", user_id.encode())
+    return ring.tokens("subject", user_id.encode("utf-8", "surrogatepass"))
 
 
 def _matching(store: ChainStore, tokens: Sequence[str]) -> list[dict[str, Any]]:
@@ -81,7 +88,7 @@ def _floor(policy: Policy, row: dict[str, Any]) -> tuple[str, dt.datetime]:
     return cls.name, dt.datetime.fromisoformat(str(row["ts"])) + dt.timedelta(days=cls.min_days)
 
 
-def _request_entry(request: SubjectRequest) -> dict[str, Any]:
+def request_entry(request: SubjectRequest) -> dict[str, Any]:
     details = {k: v for k, v in request.as_dict().items() if k != "data"}
     return {
         "kind": "request",
@@ -97,7 +104,7 @@ def export_subject(
     """Everything kept about ``user_id``, found under every live key version. The request
     itself is chained (without the id)."""
     received = now_iso(now)
-    rows = _matching(store, _tokens(ring, user_id))
+    rows = _matching(store, subject_tokens(ring, user_id))
     for row in rows:
         # Chain internals say nothing about the user; the token is theirs but opaque.
         for column in ("payload_salt", "payload_hash", "prev_hash", "entry_hash"):
@@ -107,7 +114,7 @@ def export_subject(
     request = SubjectRequest(
         secrets.token_hex(8), "export", received, now_iso(now), len(rows), rows
     )
-    store.append([_request_entry(request)])
+    store.append([request_entry(request)])
     return request
 
 
@@ -128,7 +135,7 @@ def erase_subject(
     received = now_iso(moment)
     seqs: list[int] = []
     kept: dict[tuple[str, str], int] = {}
-    for row in _matching(store, _tokens(ring, user_id)):
+    for row in _matching(store, subject_tokens(ring, user_id)):
         name, floor = _floor(policy, row)
         if floor > moment:
             key = (name, floor.date().isoformat())
@@ -148,7 +155,7 @@ def erase_subject(
     request = SubjectRequest(
         secrets.token_hex(8), "erase", received, now_iso(moment), erased, refused=refused
     )
-    store.append([_request_entry(request)])
+    store.append([request_entry(request)])
     if erased:
         erasure.wipe_sqlite_journal(store.engine)
     return request
@@ -169,7 +176,7 @@ def restrict_subject(
     moment = now or dt.datetime.now(dt.UTC)
     received = now_iso(moment)
     floors: dict[str, list[int]] = {}
-    for row in _matching(store, _tokens(ring, user_id)):
+    for row in _matching(store, subject_tokens(ring, user_id)):
         _, floor = _floor(policy, row)
         floors.setdefault(now_iso(max(floor, moment)), []).append(int(row["seq"]))
     store.ensure_ready()
@@ -183,5 +190,5 @@ def restrict_subject(
             )
             count += int(result.rowcount)
         request = SubjectRequest(secrets.token_hex(8), "restrict", received, now_iso(moment), count)
-        store.append_in(conn, [_request_entry(request)])
+        store.append_in(conn, [request_entry(request)])
     return request

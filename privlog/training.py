@@ -1,0 +1,239 @@
+"""The training export: the scrubbed texts users consented to, and where they came from.
+
+``privlog export-training --out FILE`` writes one JSON line per exported record, holding
+only its scrubbed text fields (``{"text": {"prompt": "..."}}``): no subject or session
+token, no record id, time, route or network. A record is exported only if its subject had
+consented to training use when it was written (its ``training`` flag) and has not revoked
+since, and it is not restricted, erased, refused (outcome ``blocked``) or flagged as illegal
+content (by a content rule on its input or reply, or in the flagged-content register). Each
+text is scanned once more on the way out, with the detector in use now.
+
+Beside the file goes a manifest (``FILE.manifest.json``): the period, counts of what was
+exported and what was left out and why, the detector, policy and rule-set versions, the
+consent counts, and the file's SHA-256. The export is also a chained entry (kind
+``request``, with the same figures and hash), so an auditor can tell the file in hand from
+any other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from sqlalchemy import Connection, Engine, select
+
+from privlog._version import __version__
+from privlog.errors import ConfigError
+from privlog.store import consent
+from privlog.store.schema import flagged, now_iso, records
+
+if TYPE_CHECKING:
+    from privlog.core import Privlog
+
+__all__ = ["FORMAT", "export_training", "manifest_path"]
+
+FORMAT = "privlog-training-export/1"
+_PAGE = 500
+
+
+def manifest_path(out: Path) -> Path:
+    return out.with_name(out.name + ".manifest.json")
+
+
+def _period(since: str | None, until: str | None) -> tuple[str | None, str | None]:
+    """The bounds as stored times (``since`` included, ``until`` not)."""
+    bounds: list[str | None] = []
+    for name, value in (("since", since), ("until", until)):
+        if value is None:
+            bounds.append(None)
+            continue
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise ConfigError(
+                f"--{name} must be an ISO date or time, such as 2026-11-01 or "
+                f"2026-11-01T12:00:00+00:00"
+            ) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        bounds.append(now_iso(moment))
+    return bounds[0], bounds[1]
+
+
+def _usage(conn: Connection, since: str | None, until: str | None) -> Iterator[Mapping[str, Any]]:
+    after = 0
+    while True:
+        query = select(records).where(records.c.kind == "usage", records.c.seq > after)
+        if since is not None:
+            query = query.where(records.c.ts >= since)
+        if until is not None:
+            query = query.where(records.c.ts < until)
+        page = conn.execute(query.order_by(records.c.seq).limit(_PAGE)).mappings().all()
+        if not page:
+            return
+        yield from (dict(row) for row in page)
+        after = int(page[-1]["seq"])
+
+
+def _excluded(row: Mapping[str, Any], registered: set[str]) -> str | None:
+    """Why a usage record is not exported (the first reason that applies), or None."""
+    flags = set(str(row["flags"] or "").split(","))
+    content = json.loads(row["content"]) if row["content"] else {}
+    illegal = (
+        bool(flags & {"content_flagged", "content_blocked"})
+        or content.get("action", "allow") != "allow"
+        or row["record_id"] in registered
+    )
+    reasons = (
+        ("erased", row["erased_at"] is not None),
+        ("restricted", row["restricted_until"] is not None),
+        ("illegal_content", illegal),
+        ("no_consent", row["training"] is not True),
+        ("consent_revoked", row["training_revoked_at"] is not None),
+        ("blocked", row["outcome"] == "blocked"),
+        ("no_text", not row["text"]),
+    )
+    return next((name for name, applies in reasons if applies), None)
+
+
+def export_training(
+    privlog: Privlog,
+    engine: Engine,
+    out: str | os.PathLike[str],
+    *,
+    since: str | None = None,
+    until: str | None = None,
+) -> dict[str, Any]:
+    """Write the training export to ``out`` and its manifest beside it; return the
+    manifest. The file appears whole or not at all."""
+    from privlog.store.chain import Signer
+    from privlog.store.chainstore import ChainStore
+
+    out = Path(out)
+    if out.is_dir():
+        raise ConfigError(f"--out {out} is a directory; give the path of the file to write")
+    if not out.parent.is_dir():
+        raise ConfigError(f"--out {out}: the directory {out.parent} does not exist")
+    low, high = _period(since, until)
+    excluded: Counter[str] = Counter()
+    tally = _Tally()
+    first = last = None
+    detectors: set[str] = set()
+    policies: set[str] = set()
+    rulesets: set[str] = set()
+    handle, temp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    try:
+        with os.fdopen(handle, "wb") as fh, engine.connect() as conn:
+            registered = {
+                str(r)
+                for r in conn.execute(
+                    select(flagged.c.record_id).where(flagged.c.record_id.is_not(None))
+                ).scalars()
+            }
+            batch: list[dict[str, str]] = []
+            for row in _usage(conn, low, high):
+                reason = _excluded(row, registered)
+                if reason is not None:
+                    excluded[reason] += 1
+                    continue
+                first = first or str(row["ts"])
+                last = str(row["ts"])
+                detectors.add(str(row["detector_version"]))
+                policies.add(str(row["policy_version"]))
+                content = json.loads(row["content"]) if row["content"] else {}
+                if content.get("ruleset_version"):
+                    rulesets.add(str(content["ruleset_version"]))
+                batch.append(json.loads(row["text"]))
+                if len(batch) >= _PAGE:
+                    _write(privlog, batch, fh, tally)
+                    batch = []
+            _write(privlog, batch, fh, tally)
+            counts = consent.counts(conn)
+        os.replace(temp, out)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    rules = privlog.content_rules
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "created_at": now_iso(),
+        "privlog_version": __version__,
+        "file": out.name,
+        "sha256": tally.digest.hexdigest(),
+        "bytes": tally.size,
+        "period": {"since": low, "until": high, "first_record": first, "last_record": last},
+        "records": tally.lines,
+        "excluded": dict(sorted(excluded.items())),
+        "rescan": {
+            "detector_version": privlog.pipeline.detector.version,
+            "records_changed": tally.changed,
+            "replacements": tally.replacements,
+        },
+        "versions": {
+            "detector": sorted(detectors),
+            "policy": sorted(policies),
+            "content_rules": sorted(rulesets),
+            "content_rules_now": None if rules is None else rules.ruleset.version,
+        },
+        "consent": counts,
+    }
+    store = ChainStore(engine, Signer.for_ring(privlog.keyring))
+    manifest["chain_seq"] = store.append([_entry(manifest)])
+    target = manifest_path(out)
+    target.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return manifest
+
+
+@dataclass
+class _Tally:
+    lines: int = 0
+    changed: int = 0  # records the re-scan changed
+    replacements: int = 0
+    size: int = 0
+    digest: Any = field(default_factory=hashlib.sha256)
+
+
+def _write(privlog: Privlog, batch: list[dict[str, str]], fh: BinaryIO, tally: _Tally) -> None:
+    """Re-scan one batch of texts and write their lines."""
+    if not batch:
+        return
+    flat = [(i, name, text) for i, fields in enumerate(batch) for name, text in fields.items()]
+    rescanned = privlog.pipeline.rescan_many([text for _, _, text in flat])
+    hits: Counter[int] = Counter()
+    texts: list[dict[str, str]] = [{} for _ in batch]
+    for (i, name, _), (text, n) in zip(flat, rescanned, strict=True):
+        texts[i][name] = text
+        hits[i] += n
+    for fields in texts:
+        line = (json.dumps({"text": fields}, ensure_ascii=False, sort_keys=True) + "\n").encode()
+        fh.write(line)
+        tally.digest.update(line)
+        tally.size += len(line)
+    tally.lines += len(batch)
+    tally.changed += sum(1 for n in hits.values() if n)
+    tally.replacements += sum(hits.values())
+
+
+def _entry(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    details = {
+        "type": "training_export",
+        "sha256": manifest["sha256"],
+        "records": manifest["records"],
+        "excluded": manifest["excluded"],
+        "period": manifest["period"],
+        "consent": manifest["consent"],
+    }
+    return {
+        "kind": "request",
+        "ts": manifest["created_at"],
+        "route": "privlog:training_export",
+        "details": json.dumps(details, sort_keys=True),
+    }
