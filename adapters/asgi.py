@@ -58,6 +58,14 @@ class PrivlogMiddleware:
             await self.app(scope, self._lifespan_receive(receive), send)
             return
         http = self.privlog.settings.policy.http
+        if scope["type"] == "websocket" and not _active.get():
+            refused = inbound.unrecorded_refusal(
+                self.privlog, self.identify, HTTPConnection(scope), scope.get("path", "")
+            )
+            if refused is not None:  # not recorded: privlog records HTTP requests
+                await receive()  # websocket.connect
+                await send({"type": "websocket.close", "code": 1008})  # policy violation
+                return
         if scope["type"] != "http" or _active.get():
             await self.app(scope, receive, send)
             return

@@ -227,6 +227,9 @@ def _cmd_keys(args: argparse.Namespace, out: TextIO) -> int:
             f"retired {retired.kid}: its secret is destroyed; records it keyed can no longer be "
             "linked to anyone (its checkpoint public key is kept for verification)\n"
         )
+        forgotten = _forget_consent(retired.kid)
+        if forgotten:
+            out.write(f"deleted {forgotten} training-consent rows keyed by {retired.kid}\n")
     else:
         ring = KeyRing.load(path, create=False)
         for key in ring:
@@ -434,6 +437,19 @@ def _store_for_cli(engine: Any) -> tuple[Any, Any]:
 
     ring = KeyRing.load(Settings.from_env().key_file, create=False)
     return ring, ChainStore(engine, Signer.for_ring(ring), auto_migrate=False)
+
+
+def _forget_consent(kid: str) -> int:
+    """Consent rows keyed by a retired key would link its records to their subject again."""
+    from privlog.config import Settings
+    from privlog.store import consent
+    from privlog.store.database import sqlite_path
+
+    path = sqlite_path(Settings.from_env().database_url)
+    if path is not None and not path.exists():
+        return 0  # no store here yet: nothing was keyed
+    with _engine() as engine:
+        return consent.forget_key(engine, kid)
 
 
 def _cmd_consent(args: argparse.Namespace, out: TextIO) -> int:

@@ -250,7 +250,8 @@ class Privlog:
         an earlier :meth:`scrub_fields` for the same fields (the egress guard or a blocking
         policy already needed it). ``content`` and ``output`` are the content-rule
         decisions on the input and the reply; ``evidence`` the matched content for the
-        flagged-content register.
+        flagged-content register. ``subject`` is a :class:`privlog.Subject` or the user id
+        (1 to 512 characters; anything else raises :class:`privlog.InvalidSubject`).
         """
         raw = {k: v if isinstance(v, str) else "" for k, v in fields.items()}
         size = sum(len(t) for t in raw.values())
@@ -324,7 +325,9 @@ class Privlog:
             service=service,
             subject_token=_token(ring, "subject", who.id if who else None),
             verified=who.verified if who else None,
-            verification_method=who.method if who else None,
+            verification_method=self.settings.policy.identity.stored_method(who.method)
+            if who
+            else None,
             session_token=_token(ring, "session", session),
             client_net=truncate_ip(client_ip),
             flags=frozenset(flags),

@@ -1,9 +1,10 @@
 """Who sent a request, as far as privlog may know it: an id, whether it was verified, how.
 
-The app's ``identify()`` hook returns a :class:`Subject` (or a plain id string, which is an
-unverified subject, or ``None``). privlog keeps only the keyed token of the id, ``verified``
-and the method's name: a method name holds no digits, so a document or phone number cannot
-ride in it, and a Subject has no room for anything else.
+The app's ``identify()`` hook returns a :class:`Subject` (or a plain id string, whose
+verification is not reported, or ``None``). privlog keeps only the keyed token of the id,
+``verified`` and the method: a method holds no digits, so a document or phone number cannot
+ride in it, a method outside :data:`KNOWN_METHODS` and the policy's is kept as "other", so a
+name cannot either, and a Subject has no room for anything else.
 
 The verified-identity gate (``[identity] require_verified_identity``) refuses, with 403 and
 before the app runs, requests on the listed routes whose subject is unknown, unverified or
@@ -20,9 +21,25 @@ from typing import Any
 
 from privlog.errors import InvalidSubject
 
-__all__ = ["IdentityPolicy", "Subject", "as_subject", "identity_refusal_body", "refusal_reason"]
+__all__ = [
+    "KNOWN_METHODS",
+    "IdentityPolicy",
+    "Subject",
+    "as_subject",
+    "identity_refusal_body",
+    "refusal_reason",
+]
 
 MAX_ID = 512
+# Methods a record may name as they are; any other method a hook reports is stored as
+# "other" (a name-shaped string could still be a person's name). A policy's
+# accepted_methods are added to these.
+KNOWN_METHODS = frozenset(
+    {
+        "mobile", "sms", "id_card", "passport", "travel_permit", "residence_permit",
+        "bank_card", "face", "eid", "video", "in_person", "third_party", "other",
+    }
+)  # fmt: skip
 # A method is a name ("mobile", "id_card", "bank-card", "eid.face"), never a value.
 _METHOD = re.compile(r"[a-z][a-z_.-]{0,31}")
 
@@ -80,6 +97,13 @@ class IdentityPolicy:
 
     def required_for(self, route: str) -> bool:
         return any(fnmatch.fnmatchcase(route, p) for p in self.require_verified_identity)
+
+    def stored_method(self, method: str | None) -> str | None:
+        """What a record keeps of ``method``: a known or accepted method's name, else
+        "other"."""
+        if method is None or method in KNOWN_METHODS or method in self.accepted_methods:
+            return method
+        return "other"
 
 
 def refusal_reason(policy: IdentityPolicy, route: str, subject: Subject | None) -> str | None:

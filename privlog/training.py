@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine, select
 
 from privlog._version import __version__
 from privlog.errors import ConfigError
@@ -68,7 +68,10 @@ def _period(since: str | None, until: str | None) -> tuple[str | None, str | Non
     return bounds[0], bounds[1]
 
 
-def _usage(conn: Connection, since: str | None, until: str | None) -> Iterator[Mapping[str, Any]]:
+def _pages(engine: Engine, since: str | None, until: str | None) -> Iterator[list[dict[str, Any]]]:
+    """The period's usage records, a page per short transaction: on SQLite every
+    transaction of the store's engine takes the write lock, which must not be held while the
+    texts are re-scanned."""
     after = 0
     while True:
         query = select(records).where(records.c.kind == "usage", records.c.seq > after)
@@ -76,15 +79,19 @@ def _usage(conn: Connection, since: str | None, until: str | None) -> Iterator[M
             query = query.where(records.c.ts >= since)
         if until is not None:
             query = query.where(records.c.ts < until)
-        page = conn.execute(query.order_by(records.c.seq).limit(_PAGE)).mappings().all()
+        with engine.connect() as conn:
+            page = conn.execute(query.order_by(records.c.seq).limit(_PAGE)).mappings().all()
         if not page:
             return
-        yield from (dict(row) for row in page)
+        yield [dict(row) for row in page]
         after = int(page[-1]["seq"])
 
 
-def _excluded(row: Mapping[str, Any], registered: set[str]) -> str | None:
-    """Why a usage record is not exported (the first reason that applies), or None."""
+def _excluded(row: Mapping[str, Any], registered: set[str], live: set[str]) -> str | None:
+    """Why a usage record is not exported (the first reason that applies), or None.
+    ``live``: the key ids in the ring (a record keyed by a retired key can no longer be tied
+    to its subject, so a revocation could not reach it)."""
+    token = row["subject_token"]
     flags = set(str(row["flags"] or "").split(","))
     content = json.loads(row["content"]) if row["content"] else {}
     illegal = (
@@ -97,6 +104,7 @@ def _excluded(row: Mapping[str, Any], registered: set[str]) -> str | None:
         ("restricted", row["restricted_until"] is not None),
         ("illegal_content", illegal),
         ("no_consent", row["training"] is not True),
+        ("key_retired", bool(token) and str(token).split(":")[0] not in live),
         ("consent_revoked", row["training_revoked_at"] is not None),
         ("blocked", row["outcome"] == "blocked"),
         ("no_text", not row["text"]),
@@ -123,82 +131,117 @@ def export_training(
     if not out.parent.is_dir():
         raise ConfigError(f"--out {out}: the directory {out.parent} does not exist")
     low, high = _period(since, until)
-    excluded: Counter[str] = Counter()
     tally = _Tally()
-    first = last = None
-    detectors: set[str] = set()
-    policies: set[str] = set()
-    rulesets: set[str] = set()
-    handle, temp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    live = {key.kid for key in privlog.keyring}
+    with engine.connect() as conn:
+        registered = {
+            str(r)
+            for r in conn.execute(
+                select(flagged.c.record_id).where(flagged.c.record_id.is_not(None))
+            ).scalars()
+        }
+    temps: list[Path] = []
     try:
-        with os.fdopen(handle, "wb") as fh, engine.connect() as conn:
-            registered = {
-                str(r)
-                for r in conn.execute(
-                    select(flagged.c.record_id).where(flagged.c.record_id.is_not(None))
-                ).scalars()
-            }
-            batch: list[dict[str, str]] = []
-            for row in _usage(conn, low, high):
-                reason = _excluded(row, registered)
-                if reason is not None:
-                    excluded[reason] += 1
-                    continue
-                first = first or str(row["ts"])
-                last = str(row["ts"])
-                detectors.add(str(row["detector_version"]))
-                policies.add(str(row["policy_version"]))
-                content = json.loads(row["content"]) if row["content"] else {}
-                if content.get("ruleset_version"):
-                    rulesets.add(str(content["ruleset_version"]))
-                batch.append(json.loads(row["text"]))
-                if len(batch) >= _PAGE:
-                    _write(privlog, batch, fh, tally)
-                    batch = []
-            _write(privlog, batch, fh, tally)
+        data = _temp(out, temps)
+        with data.open("wb") as fh:
+            for page in _pages(engine, low, high):
+                batch: list[dict[str, str]] = []
+                for row in page:
+                    reason = _excluded(row, registered, live)
+                    if reason is not None:
+                        tally.excluded[reason] += 1
+                        continue
+                    tally.note(row)
+                    batch.append(json.loads(row["text"]))
+                _write(privlog, batch, fh, tally)
+            fh.flush()
+            os.fsync(fh.fileno())
+        with engine.connect() as conn:
             counts = consent.counts(conn)
-        os.replace(temp, out)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+        manifest = _manifest(privlog, out.name, (low, high), tally, counts)
+        store = ChainStore(engine, Signer.for_ring(privlog.keyring))
+        manifest["chain_seq"] = store.append([_entry(manifest)])
+        described = _temp(manifest_path(out), temps)
+        with described.open("w", encoding="utf-8") as fh:
+            fh.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        # Only now, with both whole on disk and the export chained, do they replace what
+        # was there: a failure before this point leaves an earlier export and its manifest
+        # as they were.
+        os.replace(data, out)
+        os.replace(described, manifest_path(out))
+    finally:
+        for temp in temps:
+            temp.unlink(missing_ok=True)
+    return manifest
+
+
+def _temp(target: Path, temps: list[Path]) -> Path:
+    """A new private file beside ``target`` (same file system, so the rename is atomic)."""
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(handle)
+    temps.append(Path(name))
+    return temps[-1]
+
+
+@dataclass
+class _Tally:
+    excluded: Counter[str] = field(default_factory=Counter)
+    lines: int = 0
+    changed: int = 0  # records the re-scan changed
+    replacements: int = 0
+    size: int = 0
+    digest: Any = field(default_factory=hashlib.sha256)
+    times: list[str] = field(default_factory=list)
+    versions: dict[str, set[str]] = field(
+        default_factory=lambda: {"detector": set(), "policy": set(), "content_rules": set()}
+    )
+
+    def note(self, row: Mapping[str, Any]) -> None:
+        """An exported record's time and versions."""
+        self.times.append(str(row["ts"]))
+        self.versions["detector"].add(str(row["detector_version"]))
+        self.versions["policy"].add(str(row["policy_version"]))
+        content = json.loads(row["content"]) if row["content"] else {}
+        if content.get("ruleset_version"):
+            self.versions["content_rules"].add(str(content["ruleset_version"]))
+
+
+def _manifest(
+    privlog: Privlog,
+    name: str,
+    period: tuple[str | None, str | None],
+    tally: _Tally,
+    counts: Mapping[str, int],
+) -> dict[str, Any]:
     rules = privlog.content_rules
-    manifest: dict[str, Any] = {
+    return {
         "format": FORMAT,
         "created_at": now_iso(),
         "privlog_version": __version__,
-        "file": out.name,
+        "file": name,
         "sha256": tally.digest.hexdigest(),
         "bytes": tally.size,
-        "period": {"since": low, "until": high, "first_record": first, "last_record": last},
+        "period": {
+            "since": period[0],
+            "until": period[1],
+            "first_record": min(tally.times, default=None),
+            "last_record": max(tally.times, default=None),
+        },
         "records": tally.lines,
-        "excluded": dict(sorted(excluded.items())),
+        "excluded": dict(sorted(tally.excluded.items())),
         "rescan": {
             "detector_version": privlog.pipeline.detector.version,
             "records_changed": tally.changed,
             "replacements": tally.replacements,
         },
         "versions": {
-            "detector": sorted(detectors),
-            "policy": sorted(policies),
-            "content_rules": sorted(rulesets),
+            **{kind: sorted(found) for kind, found in tally.versions.items()},
             "content_rules_now": None if rules is None else rules.ruleset.version,
         },
-        "consent": counts,
+        "consent": dict(counts),
     }
-    store = ChainStore(engine, Signer.for_ring(privlog.keyring))
-    manifest["chain_seq"] = store.append([_entry(manifest)])
-    target = manifest_path(out)
-    target.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return manifest
-
-
-@dataclass
-class _Tally:
-    lines: int = 0
-    changed: int = 0  # records the re-scan changed
-    replacements: int = 0
-    size: int = 0
-    digest: Any = field(default_factory=hashlib.sha256)
 
 
 def _write(privlog: Privlog, batch: list[dict[str, str]], fh: BinaryIO, tally: _Tally) -> None:

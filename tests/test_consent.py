@@ -151,8 +151,9 @@ def test_consent_commands(
     assert cli.main(["consent", "show", "--user-id", "u-1"]) == 0
     assert json.loads(capsys.readouterr().out)["granted"] is False
     # A source is a name: a phone number cannot be kept as one.
-    assert cli.main(["consent", "grant", "--user-id", "u-1", "--source", "13812345678"]) == 2
-    assert "consent source must name" in capsys.readouterr().err
+    for phone in ("13812345678", "tel:138-0013-8000"):
+        assert cli.main(["consent", "grant", "--user-id", "u-1", "--source", phone]) == 2
+        assert "consent source must be a label" in capsys.readouterr().err
     assert cli.main(["consent", "grant", "--user-id", ""]) == 2
     assert cli.main(["verify"]) == 0
 

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.testclient import TestClient
 from flask import Flask
+from starlette.websockets import WebSocketDisconnect
 
 from privlog import InvalidSubject, Privlog, Subject
 from privlog.adapters.asgi import PrivlogMiddleware
@@ -202,8 +203,8 @@ def test_identity_evidence_given_to_the_hook_reaches_no_sink(
     """The app's hook gets the verification provider's result (resident ID number, phone
     number, name) and uses the phone number as the user id: the records hold its keyed
     token, ``verified`` and the method; no canary is in the database, the log or any reply.
-    A hook that tries to pass the ID number as the method is refused (403), and its error
-    does not quote it."""
+    A hook that passes the ID number as the method is refused (403) without quoting it; one
+    that passes the name gets "other" stored (and 403 here: not an accepted method)."""
     pl = make_privlog(tmp_path, database_url=migrated(db_url), identity=GATE)
     views: list[str] = []
     planted: list[str] = []
@@ -215,7 +216,9 @@ def test_identity_evidence_given_to_the_hook_reaches_no_sink(
             "name": headers["x-name"],
             "passed": True,
         }
-        method = result["id_number"] if headers.get("x-misuse") else "id_card"
+        misuse = headers.get("x-misuse")
+        # Misuse: the ID number as the method (refused), or the name (a name-shaped method).
+        method = {"id": result["id_number"], "name": result["name"].lower()}.get(misuse, "id_card")
         return Subject(result["phone"], verified=result["passed"], method=method)
 
     send = framework(pl, from_provider, views)
@@ -223,19 +226,21 @@ def test_identity_evidence_given_to_the_hook_reaches_no_sink(
     with caplog.at_level(logging.DEBUG):
         for i in range(20):
             idn, phone, name = cn_resident_id(rng), cn_mobile(rng), pronounceable(rng)
-            planted += [idn, phone]
+            planted += [idn, phone, name]
             headers = {**JSON, "x-id-number": idn, "x-phone": phone, "x-name": name}
             if i % 5 == 4:
-                headers["x-misuse"] = "1"
+                headers["x-misuse"] = "id"
+            elif i % 5 == 3:
+                headers["x-misuse"] = "name"
             body = f'{{"prompt": "my phone is {phone} and my id {idn}"}}'.encode()
             status, answer = send("/v1/chat", headers, body)
-            assert status == (403 if i % 5 == 4 else 200)
+            assert status == (403 if i % 5 >= 3 else 200)
             answers.append(answer)
         rows = stored(pl)
     pl.close()
     assert len(rows) == 20
-    assert len(views) == 16
-    assert {r["verification_method"] for r in rows} == {"id_card", None}
+    assert len(views) == 12
+    assert {r["verification_method"] for r in rows} == {"id_card", "other", None}
     assert all(r["subject_token"] for r in rows[:4])
     sinks = [*database_bytes(db_url), caplog.text.encode(), *answers]
     assert [hit for blob in sinks for hit in find_leaks(blob, planted)] == []
@@ -293,3 +298,37 @@ def test_identity_policy_from_the_policy_file() -> None:
     ):
         with pytest.raises(ConfigError, match=message):
             Policy.from_mapping({"identity": bad})
+
+
+def test_gate_holds_for_websockets(tmp_path: Path) -> None:
+    pl = make_privlog(tmp_path, identity=GATE)
+    app = FastAPI()
+    app.add_middleware(PrivlogMiddleware, privlog=pl, identify=lambda c: _from_headers(c.headers))
+    opened: list[str] = []
+
+    @app.websocket("/v1/stream")
+    async def stream(socket: WebSocket) -> None:
+        opened.append("stream")
+        await socket.accept()
+        await socket.send_text("hi")
+        await socket.close()
+
+    client = TestClient(app)
+    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/v1/stream"):
+        pass
+    assert refused.value.code == 1008  # policy violation
+    assert opened == []
+    verified = {"x-user": "u-1", "x-verified": "yes", "x-method": "mobile"}
+    with client.websocket_connect("/v1/stream", headers=verified) as socket:
+        assert socket.receive_text() == "hi"
+    assert opened == ["stream"]
+    pl.close()
+
+
+def test_only_known_or_accepted_methods_are_kept_by_name() -> None:
+    assert GATE.stored_method("mobile") == "mobile"
+    assert GATE.stored_method("zhang.wei") == "other"  # name-shaped: never kept
+    assert IdentityPolicy(accepted_methods=("wechat-kyc",)).stored_method("wechat-kyc") == (
+        "wechat-kyc"
+    )
+    assert GATE.stored_method(None) is None

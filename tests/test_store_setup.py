@@ -13,6 +13,8 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, select, text
 from sqlalchemy.exc import DBAPIError
 
 from privlog import migrate
+from privlog.keys import KeyRing
+from privlog.store import consent
 from privlog.store.chainstore import ChainStore
 from privlog.store.database import make_engine
 from privlog.store.migrate import VERSION_TABLE, head_revision, include_name
@@ -75,7 +77,7 @@ def _as_role(url: str, role: str) -> str:
     return make_url(url).set(username=role).render_as_string(hide_password=False)
 
 
-def test_auditor_and_writer_roles(pg_url: str) -> None:
+def test_auditor_and_writer_roles(pg_url: str, tmp_path: Path) -> None:
     """The auditor role can read privlog's tables and change nothing; the writer role can
     append to the chain but cannot update or delete records."""
     cs = store(pg_url)
@@ -96,13 +98,17 @@ def test_auditor_and_writer_roles(pg_url: str) -> None:
     writer = ChainStore(
         make_engine(_as_role(pg_url, "privlog_test_writer")), signer(), auto_migrate=False
     )
-    # With subject tokens, so the writer reads training consent as it appends.
+    # With subject tokens, so the writer reads training consent as it appends; the app's
+    # account pages grant and revoke consent through the same role.
     writer.append([{**payload(i), "subject_token": f"k1:user{i}"} for i in range(3)])
+    ring = KeyRing.load(tmp_path / "privlog.keys")
+    consent.change(writer, ring, "u-1", "grant", source="settings-page")
+    assert consent.change(writer, ring, "u-1", "revoke", source="settings-page").records_marked == 0
     for statement in ("UPDATE privlog_records SET text = 'x'", "DELETE FROM privlog_records"):
         with writer.engine.connect() as conn, pytest.raises(DBAPIError, match="permission denied"):
             conn.execute(text(statement))
     writer.engine.dispose()
-    assert cs.verify().records == 8
+    assert cs.verify().records == 10  # and the two consent entries
     with cs.engine.begin() as conn:
         for role in ("privlog_test_auditor", "privlog_test_writer"):
             conn.exec_driver_sql(f"DROP OWNED BY {role}")

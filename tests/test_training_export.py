@@ -10,7 +10,7 @@ import random
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from privlog import Privlog, cli
 from privlog.errors import ConfigError
@@ -18,7 +18,7 @@ from privlog.safety import ContentDecision
 from privlog.store.chain import Signer
 from privlog.store.chainstore import ChainStore
 from privlog.store.database import make_engine
-from privlog.store.schema import now_iso, records
+from privlog.store.schema import flagged, now_iso, records
 from privlog.training import FORMAT, manifest_path
 from tests.adapters_support import make_privlog, stored
 from tests.canaries import cn_mobile, cn_resident_id, email, find_leaks, pronounceable
@@ -43,11 +43,29 @@ def _populate(pl: Privlog, rng: random.Random) -> list[str]:
     pl.log_input({"prompt": "refused one"}, route="/v1/chat", subject="consents", outcome="blocked")
     flag = ContentDecision("flag", (), "rules-2026-11")
     pl.log_input({"prompt": "flagged one"}, route="/v1/chat", subject="consents", content=flag)
+    # One whose reply a rule flagged, and one in the flagged-content register only.
+    pl.log_input({"prompt": "bad reply"}, route="/v1/chat", subject="consents", output=flag)
+    receipt = pl.log_input({"prompt": "registered"}, route="/v1/chat", subject="consents")
     assert pl.flush(10) == 0
+    _register(pl.settings.database_url, receipt.record_id)
     pl.revoke_consent("revokes", source="settings-page")
     pl.restrict_subject("restricted")
     pl.erase_subject("erased")
     return planted
+
+
+def _register(url: str, record_id: str) -> None:
+    """A register entry naming ``record_id`` (as one written for another process's flag)."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(flagged).values(
+                id="e" * 32, discovered_at=now_iso(), direction="output", category="c",
+                rule_id="r1", action="flag", record_id=record_id, key_id="k1",
+                fingerprint="f" * 64, remediation_due=now_iso(), status="open",
+            )
+        )  # fmt: skip
+    engine.dispose()
 
 
 def _missed_by_an_older_detector(pl: Privlog, url: str, mail: str) -> None:
@@ -99,6 +117,7 @@ def test_export_holds_exactly_the_consenting_users_scrubbed_texts(
         if r["subject_token"] in pl.subject_tokens("consents")
         and r["outcome"] != "blocked"
         and not r["content"]
+        and r["text"]["prompt"] != "registered"
         and r["record_id"] != "0" * 32
     ]
     assert len(expected) == 4
@@ -123,7 +142,7 @@ def test_export_holds_exactly_the_consenting_users_scrubbed_texts(
         "blocked": 1,
         "consent_revoked": 4,
         "erased": 4,
-        "illegal_content": 1,
+        "illegal_content": 3,
         "no_consent": 4,
         "restricted": 4,
     }
@@ -192,3 +211,64 @@ def test_export_command(
     assert cli.main(["export-training", "--out", str(out), "--until", "soon"]) == 2
     assert "--until must be an ISO date" in capsys.readouterr().err
     assert cli.main(["verify"]) == 0
+
+
+def test_a_failed_export_leaves_the_earlier_one_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pl = make_privlog(tmp_path)
+    pl.grant_consent("u")
+    pl.log_input({"prompt": "first"}, route="/r", subject="u")
+    assert pl.flush(10) == 0
+    out = tmp_path / "t.jsonl"
+    pl.export_training(out)
+    before = (out.read_bytes(), manifest_path(out).read_bytes())
+    pl.log_input({"prompt": "second"}, route="/r", subject="u")
+    assert pl.flush(10) == 0
+
+    def fail(self: ChainStore, payloads: object) -> int:
+        raise OSError("disk went away")
+
+    monkeypatch.setattr(ChainStore, "append", fail)
+    with pytest.raises(OSError, match="disk went away"):
+        pl.export_training(out)
+    assert (out.read_bytes(), manifest_path(out).read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".t.")) == []
+    pl.close()
+
+
+def test_retiring_a_key_forgets_its_consent_and_its_records_stay_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Consent rows tie a user's tokens under every key together: those of a retired key
+    are deleted with it (or they would link its records to the user again), and its records
+    are never exported (a revoke could no longer reach them)."""
+    from privlog.keys import KeyRing
+    from privlog.store.schema import consent
+
+    pl = make_privlog(tmp_path)
+    pl.grant_consent("u")
+    pl.log_input({"prompt": "under k1"}, route="/r", subject="u")
+    assert pl.flush(10) == 0
+    pl.close()
+    KeyRing.load(tmp_path / "privlog.keys").rotate()
+    pl = make_privlog(tmp_path)
+    pl.grant_consent("u")
+    pl.log_input({"prompt": "under k2"}, route="/r", subject="u")
+    assert pl.flush(10) == 0
+    pl.close()
+    monkeypatch.setenv("PRIVLOG_DATABASE_URL", f"sqlite:///{tmp_path / 'privlog.db'}")
+    monkeypatch.setenv("PRIVLOG_KEY_FILE", str(tmp_path / "privlog.keys"))
+    assert cli.main(["keys", "retire", "k1"]) == 0
+    assert "deleted 2 training-consent rows keyed by k1" in capsys.readouterr().out
+    engine = make_engine(f"sqlite:///{tmp_path / 'privlog.db'}")
+    with engine.connect() as conn:
+        tokens = conn.execute(select(consent.c.subject_token)).scalars().all()
+    engine.dispose()
+    assert tokens
+    assert [t for t in tokens if t.startswith("k1:")] == []
+    pl = make_privlog(tmp_path)
+    manifest = pl.export_training(tmp_path / "t.jsonl")
+    pl.close()
+    assert (manifest["records"], manifest["excluded"]) == (1, {"key_retired": 1})
+    assert (tmp_path / "t.jsonl").read_text() == '{"text": {"prompt": "under k2"}}\n'

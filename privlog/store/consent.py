@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, inspect, select, update
 
 from privlog.errors import ConfigError
 from privlog.keys import KeyRing
@@ -34,14 +34,22 @@ from privlog.store.schema import chain_head, consent, now_iso, records
 if TYPE_CHECKING:
     from privlog.store.chainstore import ChainStore
 
-__all__ = ["ConsentChange", "ConsentState", "apply_in", "change", "counts", "state"]
+__all__ = [
+    "ConsentChange",
+    "ConsentState",
+    "apply_in",
+    "change",
+    "counts",
+    "forget_key",
+    "state",
+]
 
 Action = Literal["grant", "revoke"]
 PURPOSE = "training"
-# Where consent was given or withdrawn ("settings-page", "signup", "cli"): a name, never a
-# value, so at most four digits in a row (an id or phone number cannot pass as a source).
-_SOURCE = re.compile(r"[A-Za-z][A-Za-z0-9_.:/-]{0,63}")
-_DIGIT_RUN = re.compile(r"\d{5}")
+# Where consent was given or withdrawn ("settings-page", "signup", "cli"): a label of the
+# provider's, at most four digits in all (an id or phone number cannot pass as a source).
+_SOURCE = re.compile(r"[a-z][a-z0-9_:-]{0,31}")
+_MAX_DIGITS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +87,15 @@ class ConsentChange:
 
 
 def _check_source(source: str) -> str:
-    if not isinstance(source, str) or not _SOURCE.fullmatch(source) or _DIGIT_RUN.search(source):
+    if (
+        not isinstance(source, str)
+        or not _SOURCE.fullmatch(source)
+        or sum(c.isdigit() for c in source) > _MAX_DIGITS
+    ):
         raise ConfigError(
-            "the consent source must name where consent was given, such as 'settings-page' "
-            "or 'cli' (a letter first, then letters, digits, '_', '.', ':', '/' or '-', at "
-            "most 64, no run of 5 digits)"
+            "the consent source must be a label for where consent was given, such as "
+            "'settings-page' or 'cli' (a lower-case letter first, then lower-case letters, "
+            "digits, '_', ':' or '-', at most 32, at most 4 digits); never user data"
         )
     return source
 
@@ -142,6 +154,18 @@ def change(
         }
         store.append_in(conn, [entry])
     return done
+
+
+def forget_key(engine: Engine, kid: str) -> int:
+    """Delete the consent rows keyed by the retired key ``kid`` and return how many: they
+    share a subject's ``subject_ref`` with its tokens under live keys, so keeping them would
+    link the retired key's records to the subject again. Records under ``kid`` are never
+    exported after it is retired (see privlog.training)."""
+    with engine.begin() as conn:
+        if not inspect(conn).has_table(consent.name):
+            return 0
+        result = conn.execute(delete(consent).where(consent.c.subject_token.like(f"{kid}:%")))
+        return int(result.rowcount)
 
 
 def _events(conn: Connection, tokens: Sequence[str]) -> dict[str, list[tuple[str, str, str]]]:
@@ -203,16 +227,16 @@ def counts(conn: Connection) -> dict[str, int]:
     decision touched (for the evidence report and the export manifest)."""
     latest: dict[str, tuple[str, str]] = {}
     rows = conn.execute(
-        select(consent.c.subject_ref, consent.c.at, consent.c.action)
+        select(consent.c.subject_ref, consent.c.at, consent.c.action, consent.c.event_id)
         .where(consent.c.purpose == PURPOSE)
         .order_by(consent.c.at, consent.c.id)
     )
     grants = revokes = 0
-    seen: set[tuple[str, str]] = set()
-    for ref, at, action in rows:
+    seen: set[str] = set()
+    for ref, at, action, event in rows:
         latest[str(ref)] = (str(at), str(action))
-        if (str(ref), str(at)) not in seen:  # one event has a row per token
-            seen.add((str(ref), str(at)))
+        if event not in seen:  # one event has a row per token
+            seen.add(str(event))
             grants += action == "grant"
             revokes += action == "revoke"
     flagged = conn.execute(

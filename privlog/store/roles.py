@@ -54,7 +54,8 @@ def grant_auditor(engine: Engine, role: str) -> None:
 def grant_writer(engine: Engine, role: str) -> None:
     """Create (if needed) ``role`` with what the record writer needs: INSERT on records and
     checkpoints, SELECT/UPDATE on the chain head, SELECT on checkpoints and the version,
-    SELECT/INSERT on the flagged-content register, SELECT on training consent."""
+    SELECT/INSERT on the flagged-content register, SELECT/INSERT on training consent and
+    UPDATE of ``training_revoked_at`` (a revoke's mark) on records."""
     _check(engine, role)
     _ensure_role(engine, role)
     with engine.begin() as conn:
@@ -63,8 +64,14 @@ def grant_writer(engine: Engine, role: str) -> None:
         # The flagged-content register: new entries, and reading signatures back so that
         # every process blocks outputs another process flagged.
         conn.exec_driver_sql(f'GRANT SELECT, INSERT ON privlog_flagged TO "{role}"')
-        # Training consent is decided as records are appended (privlog.store.consent).
-        conn.exec_driver_sql(f'GRANT SELECT ON privlog_consent TO "{role}"')
+        # Training consent is decided as records are appended (privlog.store.consent);
+        # the app's account pages grant and revoke it, and a revoke marks earlier records
+        # (that one column, nothing else of a record).
+        conn.exec_driver_sql(f'GRANT SELECT, INSERT ON privlog_consent TO "{role}"')
+        conn.exec_driver_sql(
+            f"GRANT UPDATE (training_revoked_at), SELECT (subject_token, training, "
+            f'training_revoked_at) ON privlog_records TO "{role}"'
+        )
         conn.exec_driver_sql(
             f'GRANT SELECT ON privlog_checkpoints, privlog_alembic_version TO "{role}"'
         )
