@@ -148,6 +148,19 @@ def find_leaks(haystack: str | bytes, values: Iterable[str]) -> list[str]:
     return [value for i, value in enumerate(values) if i in found]
 
 
+def where_found(haystack: str | bytes, value: str, around: int = 60) -> list[str]:
+    """For a failing test's message: each form of ``value`` found in ``haystack``, with the
+    text around it (canaries are synthetic, so showing them harms no one)."""
+    text = haystack.decode("utf-8", errors="replace") if isinstance(haystack, bytes) else haystack
+    lowered = text.lower()
+    found = []
+    for form in forms(value):
+        at = lowered.find(form.lower()) if form else -1
+        if at >= 0:
+            found.append(f"{value} as {form!r}: ...{text[max(0, at - around) : at + around]!r}...")
+    return found
+
+
 # Patterns are found through their first _ANCHOR characters: every window of the text is
 # hashed at once (numpy), windows whose hash is some pattern's anchor are the only places
 # checked, and each check is an exact comparison, so a hash collision costs time, never a

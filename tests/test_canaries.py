@@ -8,7 +8,7 @@ import random
 import pytest
 
 from tests import canaries
-from tests.canaries import find_leaks, fixed_format_canaries, forms
+from tests.canaries import find_leaks, fixed_format_canaries, forms, where_found
 
 
 def _by_definition(haystack: str | bytes, values: list[str]) -> list[str]:
@@ -55,3 +55,12 @@ def test_a_form_cut_short_is_not_found() -> None:
     for form in forms(value):
         assert find_leaks(f"<{form[:-1]}>", [value]) == []
         assert find_leaks(f"<{form.upper()}>", [value]) == [value]
+
+
+def test_where_found_names_the_form_and_its_surroundings() -> None:
+    value = fixed_format_canaries(random.Random(9))[1].value  # a mainland mobile number
+    blob = f"row 7 | prompt: call {value} now".encode()
+    hits = where_found(blob, value)
+    assert hits
+    assert all(value in hit and "call" in hit for hit in hits)
+    assert where_found(b"nothing here", value) == []
