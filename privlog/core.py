@@ -624,24 +624,18 @@ class Privlog:
                 records.append(self._scrub_pending(item))
             else:
                 records.append(item)
-        flat: list[tuple[int, str, str]] = [
-            (i, name, text)
+        # Deferred inputs were scrubbed just now; the rest are re-scanned at the boundary.
+        due = [
+            i
             for i, record in enumerate(records)
-            if record.text is not None and not isinstance(items[i], PendingInput)
-            for name, text in record.text.items()
+            if record.text and not isinstance(items[i], PendingInput)
         ]
-        rescanned = self.pipeline.rescan_many([text for _, _, text in flat]) if flat else []
-        texts: dict[int, dict[str, str]] = {}
-        hits: Counter[int] = Counter()
-        for (i, name, _), (text, n) in zip(flat, rescanned, strict=True):
-            texts.setdefault(i, {})[name] = text
-            hits[i] += n
-        payloads: list[Mapping[str, Any]] = []
-        for i, record in enumerate(records):
-            final = record
-            if i in texts:
-                final = dataclasses.replace(record, text=texts[i], rescan_hits=hits[i])
-            payloads.append({"kind": "usage", **final.payload()})
+        rescanned = self.pipeline.rescan_fields([records[i].text or {} for i in due])
+        for i, (text, hits) in zip(due, rescanned, strict=True):
+            records[i] = dataclasses.replace(records[i], text=text, rescan_hits=hits)
+        payloads: list[Mapping[str, Any]] = [
+            {"kind": "usage", **record.payload()} for record in records
+        ]
         for i, entry in enumerate(batch):
             if isinstance(entry, WithEvidence):
                 payloads += self._register_rows(entry.evidence, records[i])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from privlog.detect.findings import Detector, Finding
 from privlog.text import replace_surrogates
@@ -45,6 +45,21 @@ class Pipeline:
             self.transformer.scope().scrub(text, found)
             for text, found in zip(clean, findings, strict=True)
         ]
+
+    def rescan_fields(
+        self, records: Sequence[Mapping[str, str]]
+    ) -> list[tuple[dict[str, str], int]]:
+        """:meth:`rescan_many` over each record's scrubbed fields, in one detector batch:
+        the fields re-scanned and the replacements made, per record."""
+        flat = [
+            (i, name, text) for i, fields in enumerate(records) for name, text in fields.items()
+        ]
+        rescanned = self.rescan_many([text for _, _, text in flat]) if flat else []
+        out: list[tuple[dict[str, str], int]] = [({}, 0) for _ in records]
+        for (i, name, _), (text, hits) in zip(flat, rescanned, strict=True):
+            out[i][0][name] = text
+            out[i] = (out[i][0], out[i][1] + hits)
+        return out
 
     def rescan_many(self, texts: Sequence[str]) -> list[tuple[str, int]]:
         """Detect again in already-scrubbed texts; replace what is found outside privlog's

@@ -248,21 +248,15 @@ def _write(privlog: Privlog, batch: list[dict[str, str]], fh: BinaryIO, tally: _
     """Re-scan one batch of texts and write their lines."""
     if not batch:
         return
-    flat = [(i, name, text) for i, fields in enumerate(batch) for name, text in fields.items()]
-    rescanned = privlog.pipeline.rescan_many([text for _, _, text in flat])
-    hits: Counter[int] = Counter()
-    texts: list[dict[str, str]] = [{} for _ in batch]
-    for (i, name, _), (text, n) in zip(flat, rescanned, strict=True):
-        texts[i][name] = text
-        hits[i] += n
-    for fields in texts:
+    rescanned = privlog.pipeline.rescan_fields(batch)
+    for fields, _ in rescanned:
         line = (json.dumps({"text": fields}, ensure_ascii=False, sort_keys=True) + "\n").encode()
         fh.write(line)
         tally.digest.update(line)
         tally.size += len(line)
     tally.lines += len(batch)
-    tally.changed += sum(1 for n in hits.values() if n)
-    tally.replacements += sum(hits.values())
+    tally.changed += sum(1 for _, n in rescanned if n)
+    tally.replacements += sum(n for _, n in rescanned)
 
 
 def _entry(manifest: Mapping[str, Any]) -> dict[str, Any]:
